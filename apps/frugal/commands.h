@@ -1,0 +1,15 @@
+#pragma once
+// The frugal CLI's subcommands. Each registers its options on the app and
+// returns the function that runs it once the command line is parsed.
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace frugal::cli {
+
+using Runner = std::function<int()>;
+
+Runner add_inspect_command(CLI::App& app);
+Runner add_logits_command(CLI::App& app);
+
+}  // namespace frugal::cli

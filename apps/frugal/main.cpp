@@ -1,0 +1,43 @@
+// frugal: run and train DeepSeek-architecture language models on CPUs.
+#include <cstdio>
+#include <exception>
+#include <map>
+#include <string>
+
+#include "commands.h"
+#include "frugal/core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"frugal: DeepSeek-V2/V3/R1 models on CPUs"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "frugal 0.1.0");
+
+  std::map<CLI::App*, frugal::cli::Runner> runners;
+  auto add = [&](frugal::cli::Runner (*registrar)(CLI::App&)) {
+    const std::size_t before = app.get_subcommands({}).size();
+    frugal::cli::Runner run = registrar(app);
+    runners[app.get_subcommands({})[before]] = std::move(run);
+  };
+  add(frugal::cli::add_inspect_command);
+  add(frugal::cli::add_logits_command);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    for (auto& [command, run] : runners)
+      if (command->parsed()) return run();
+  } catch (const frugal::Error& e) {
+    std::fprintf(stderr, "frugal: error: %s\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "frugal: error: out of memory\n");
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "frugal: error: %s\n", e.what());
+    return 1;
+  }
+  return 1;
+}

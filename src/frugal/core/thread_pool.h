@@ -1,0 +1,47 @@
+#pragma once
+// One pool of worker threads for the whole process. Kernels split work with
+// parallel_for; the calling thread takes a share, so a pool of N threads uses
+// N-1 workers. No thread is created per token or per call.
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace frugal {
+
+class ThreadPool {
+ public:
+  explicit ThreadPool(int num_threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int num_threads() const { return static_cast<int>(workers_.size()) + 1; }
+
+  // Calls body(begin, end) on disjoint chunks covering [0, count): chunk i of
+  // num_threads() is contiguous, so each thread touches its own rows.
+  // Nested calls from inside a body run serially on the caller.
+  void parallel_for(std::size_t count,
+                    const std::function<void(std::size_t, std::size_t)>& body);
+
+  // The process-wide pool; sized by set_global_threads (default: hardware).
+  static ThreadPool& global();
+  static void set_global_threads(int num_threads);
+
+ private:
+  void worker_loop(int index);
+
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable work_ready_;
+  std::condition_variable work_done_;
+  const std::function<void(std::size_t, std::size_t)>* body_ = nullptr;
+  std::size_t count_ = 0;
+  std::size_t generation_ = 0;
+  int pending_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace frugal

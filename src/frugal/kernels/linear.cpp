@@ -1,0 +1,31 @@
+#include "frugal/kernels/linear.h"
+
+#include <vector>
+
+#include "frugal/core/thread_pool.h"
+#include "frugal/kernels/ops.h"
+
+namespace frugal {
+
+void linear(const float* x, int64_t n, const WeightMatrix& w, float* y) {
+  const int64_t rows = w.rows, cols = w.cols;
+  ThreadPool::global().parallel_for(
+      static_cast<std::size_t>(rows), [&](std::size_t begin, std::size_t end) {
+        std::vector<float> row(static_cast<std::size_t>(cols));
+        for (auto r = static_cast<int64_t>(begin); r < static_cast<int64_t>(end); ++r) {
+          w.decode_row(r, row.data());
+          for (int64_t t = 0; t < n; ++t) y[t * rows + r] = dot(x + t * cols, row.data(), cols);
+        }
+      });
+}
+
+void linear_transposed(const float* x, const WeightMatrix& w, float* y) {
+  std::vector<float> row(static_cast<std::size_t>(w.cols));
+  for (int64_t c = 0; c < w.cols; ++c) y[c] = 0.0f;
+  for (int64_t r = 0; r < w.rows; ++r) {
+    w.decode_row(r, row.data());
+    axpy(x[r], row.data(), y, w.cols);
+  }
+}
+
+}  // namespace frugal

@@ -1,0 +1,26 @@
+#pragma once
+// Model-agnostic element-wise and row-wise operations on float32 arrays.
+#include <cstdint>
+
+namespace frugal {
+
+float dot(const float* a, const float* b, int64_t n);
+// y += alpha * x
+void axpy(float alpha, const float* x, float* y, int64_t n);
+
+// out[r] = x[r] / sqrt(mean(x[r]^2) + eps) * weight, for `rows` rows of
+// width `dim`; out may equal x.
+void rms_norm(const float* x, const float* weight, int64_t rows, int64_t dim, float eps,
+              float* out);
+
+// gate[i] = silu(gate[i]) * up[i]
+void silu_mul(float* gate, const float* up, int64_t n);
+
+// Numerically stable softmax in place.
+void softmax(float* x, int64_t n);
+
+// Rotates adjacent pairs (z[2i], z[2i+1]) by the angles whose cos/sin are
+// given (dim/2 each): DeepSeek's interleaved RoPE layout.
+void rope_interleaved(float* z, const float* cos, const float* sin, int64_t dim);
+
+}  // namespace frugal

@@ -1,0 +1,67 @@
+#include "frugal/kernels/weight_matrix.h"
+
+#include <cstring>
+
+#include "frugal/core/error.h"
+
+namespace frugal {
+
+std::size_t WeightMatrix::stored_bytes() const {
+  std::size_t bytes = static_cast<std::size_t>(rows) * row_bytes();
+  if (scales) {
+    const int64_t block_row_count = (rows + block_rows - 1) / block_rows;
+    bytes += static_cast<std::size_t>(block_row_count * scale_cols) * sizeof(float);
+  }
+  return bytes;
+}
+
+void WeightMatrix::decode_row(int64_t row, float* out) const {
+  const uint8_t* src = data + static_cast<std::size_t>(row) * row_bytes();
+  if (dtype != DType::F8_E4M3 || !scales) {
+    decode_to_f32(dtype, src, static_cast<std::size_t>(cols), out);
+    return;
+  }
+  const float* scale_row = scales->data() + ((row_offset + row) / block_rows) * scale_cols;
+  for (int64_t c0 = 0, block = 0; c0 < cols; c0 += block_cols, ++block) {
+    const float scale = scale_row[block];
+    const int64_t c1 = c0 + block_cols < cols ? c0 + block_cols : cols;
+    for (int64_t c = c0; c < c1; ++c) out[c] = fp8_e4m3_to_f32(src[c]) * scale;
+  }
+}
+
+float WeightMatrix::element(int64_t row, int64_t col) const {
+  const uint8_t* src = data + static_cast<std::size_t>(row) * row_bytes() + col * dtype_size(dtype);
+  float value;
+  decode_to_f32(dtype, src, 1, &value);
+  if (dtype == DType::F8_E4M3 && scales)
+    value *= (*scales)[((row_offset + row) / block_rows) * scale_cols + col / block_cols];
+  return value;
+}
+
+WeightMatrix WeightMatrix::row_slice(int64_t begin, int64_t count) const {
+  if (begin < 0 || count < 0 || begin + count > rows)
+    fail(name, ": row slice [", begin, ", ", begin + count, ") outside ", rows, " rows");
+  WeightMatrix view = *this;
+  view.data = data + static_cast<std::size_t>(begin) * row_bytes();
+  view.rows = count;
+  view.row_offset = row_offset + begin;
+  return view;
+}
+
+WeightMatrix make_f32_weight(std::string name, int64_t rows, int64_t cols,
+                             std::vector<float> values) {
+  if (static_cast<int64_t>(values.size()) != rows * cols)
+    fail(name, ": ", values.size(), " values for a ", rows, " x ", cols, " matrix");
+  auto bytes = std::make_shared<std::vector<uint8_t>>(values.size() * sizeof(float));
+  std::memcpy(bytes->data(), values.data(), bytes->size());
+  WeightMatrix w;
+  w.name = std::move(name);
+  w.dtype = DType::F32;
+  w.rows = rows;
+  w.cols = cols;
+  w.data = bytes->data();
+  w.storage = std::move(bytes);
+  return w;
+}
+
+}  // namespace frugal

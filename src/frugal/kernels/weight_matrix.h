@@ -1,0 +1,46 @@
+#pragma once
+// A linear layer's weight W [rows, cols] (y = x W^T) in its stored format:
+// float32, BF16 or F16 rows read straight from the checkpoint mapping, or
+// FP8 E4M3 with per-block float32 multipliers (`weight_scale_inv`). Kernels
+// decode one row at a time to float32, so no dequantised copy is ever made.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "frugal/core/dtype.h"
+
+namespace frugal {
+
+struct WeightMatrix {
+  std::string name;
+  DType dtype = DType::F32;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  const uint8_t* data = nullptr;  // row-major, no alignment promised
+
+  // FP8 block scales: scales[(row_offset + r) / block_rows][c / block_cols].
+  std::shared_ptr<const std::vector<float>> scales;
+  int block_rows = 0;
+  int block_cols = 0;
+  int64_t scale_cols = 0;
+  int64_t row_offset = 0;  // first row of this view inside the stored tensor
+
+  // Set when the matrix owns its bytes (derived at load, not mapped).
+  std::shared_ptr<const std::vector<uint8_t>> storage;
+
+  bool empty() const { return data == nullptr; }
+  std::size_t row_bytes() const { return static_cast<std::size_t>(cols) * dtype_size(dtype); }
+  // Bytes a kernel reads for the whole matrix, scales included.
+  std::size_t stored_bytes() const;
+  void decode_row(int64_t row, float* out) const;
+  float element(int64_t row, int64_t col) const;
+  // Rows [begin, begin + count) as a view sharing storage and scales.
+  WeightMatrix row_slice(int64_t begin, int64_t count) const;
+};
+
+// Owns a float32 matrix and exposes it as a WeightMatrix.
+WeightMatrix make_f32_weight(std::string name, int64_t rows, int64_t cols,
+                             std::vector<float> values);
+
+}  // namespace frugal

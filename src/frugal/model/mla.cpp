@@ -1,0 +1,148 @@
+#include "frugal/model/mla.h"
+
+#include <cmath>
+
+#include "frugal/core/thread_pool.h"
+#include "frugal/kernels/linear.h"
+#include "frugal/kernels/ops.h"
+
+namespace frugal {
+namespace {
+
+struct Dims {
+  int64_t H, dn, dr, dv, r, qk;
+  explicit Dims(const Config& c)
+      : H(c.num_attention_heads), dn(c.qk_nope_head_dim), dr(c.qk_rope_head_dim),
+        dv(c.v_head_dim), r(c.kv_lora_rank), qk(c.qk_head_dim()) {}
+};
+
+// q [n, H, dn+dr] with RoPE applied to every head's last dr values.
+std::vector<float> project_queries(const Config& config, const MlaWeights& w, const float* x,
+                                   int64_t n, const RopeAngles& angles) {
+  const Dims d(config);
+  std::vector<float> q(static_cast<std::size_t>(n * d.H * d.qk));
+  if (config.q_lora_rank > 0) {
+    std::vector<float> compressed(static_cast<std::size_t>(n * config.q_lora_rank));
+    linear(x, n, w.q_a_proj, compressed.data());
+    rms_norm(compressed.data(), w.q_a_norm.data(), n, config.q_lora_rank,
+             static_cast<float>(config.rms_norm_eps), compressed.data());
+    linear(compressed.data(), n, w.q_b_proj, q.data());
+  } else {
+    linear(x, n, w.q_proj, q.data());
+  }
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t h = 0; h < d.H; ++h)
+      rope_interleaved(q.data() + (t * d.H + h) * d.qk + d.dn, angles.cos.data() + t * (d.dr / 2),
+                       angles.sin.data() + t * (d.dr / 2), d.dr);
+  return q;
+}
+
+// c_kv = RMSNorm(x W_kva^T [:r]) and k_pe = RoPE(x W_kva^T [r:]) into the cache.
+void write_latents(const Config& config, const MlaWeights& w, const float* x, int64_t n,
+                   int64_t first, const RopeAngles& angles, KvCache& cache, int layer) {
+  const Dims d(config);
+  std::vector<float> a(static_cast<std::size_t>(n * (d.r + d.dr)));
+  linear(x, n, w.kv_a_proj, a.data());
+  for (int64_t t = 0; t < n; ++t) {
+    const float* row = a.data() + t * (d.r + d.dr);
+    rms_norm(row, w.kv_a_norm.data(), 1, d.r, static_cast<float>(config.rms_norm_eps),
+             cache.latent(layer, first + t));
+    float* key = cache.rope_key(layer, first + t);
+    for (int64_t i = 0; i < d.dr; ++i) key[i] = row[d.r + i];
+    rope_interleaved(key, angles.cos.data() + t * (d.dr / 2), angles.sin.data() + t * (d.dr / 2),
+                     d.dr);
+  }
+}
+
+// Section 3.2: expand the cached latents into per-head keys and values.
+void attend_naive(const Config& config, const MlaWeights& w, const float* q, int64_t n,
+                  int64_t first, const KvCache& cache, int layer, float* o) {
+  const Dims d(config);
+  const int64_t context = first + n;
+  const float scale = static_cast<float>(config.softmax_scale());
+  std::vector<float> latents(static_cast<std::size_t>(context * d.r));
+  for (int64_t t = 0; t < context; ++t)
+    std::copy_n(cache.latent(layer, t), d.r, latents.data() + t * d.r);
+  std::vector<float> kv(static_cast<std::size_t>(context * d.H * (d.dn + d.dv)));
+  linear(latents.data(), context, w.kv_b_proj, kv.data());
+
+  ThreadPool::global().parallel_for(
+      static_cast<std::size_t>(d.H * n), [&](std::size_t begin, std::size_t end) {
+        std::vector<float> scores(static_cast<std::size_t>(context));
+        for (std::size_t job = begin; job < end; ++job) {
+          const int64_t h = static_cast<int64_t>(job) / n, s = static_cast<int64_t>(job) % n;
+          const float* qh = q + (s * d.H + h) * d.qk;
+          const int64_t visible = first + s + 1;
+          for (int64_t t = 0; t < visible; ++t) {
+            const float* k_nope = kv.data() + (t * d.H + h) * (d.dn + d.dv);
+            scores[t] = (dot(qh, k_nope, d.dn) + dot(qh + d.dn, cache.rope_key(layer, t), d.dr)) *
+                        scale;
+          }
+          softmax(scores.data(), visible);
+          float* oh = o + (s * d.H + h) * d.dv;
+          std::fill_n(oh, d.dv, 0.0f);
+          for (int64_t t = 0; t < visible; ++t)
+            axpy(scores[t], kv.data() + (t * d.H + h) * (d.dn + d.dv) + d.dn, oh, d.dv);
+        }
+      });
+}
+
+// Section 4: attention directly over the cached latents.
+void attend_absorbed(const Config& config, const MlaWeights& w, const float* q, int64_t n,
+                     int64_t first, const KvCache& cache, int layer, float* o) {
+  const Dims d(config);
+  const float scale = static_cast<float>(config.softmax_scale());
+  ThreadPool::global().parallel_for(
+      static_cast<std::size_t>(d.H * n), [&](std::size_t begin, std::size_t end) {
+        std::vector<float> q_latent(static_cast<std::size_t>(d.r));
+        std::vector<float> o_latent(static_cast<std::size_t>(d.r));
+        std::vector<float> scores(static_cast<std::size_t>(first + n));
+        for (std::size_t job = begin; job < end; ++job) {
+          const int64_t h = static_cast<int64_t>(job) / n, s = static_cast<int64_t>(job) % n;
+          const float* qh = q + (s * d.H + h) * d.qk;
+          linear_transposed(qh, w.w_uk[h], q_latent.data());  // q_nope W_uk: [r]
+          const int64_t visible = first + s + 1;
+          for (int64_t t = 0; t < visible; ++t)
+            scores[t] = (dot(q_latent.data(), cache.latent(layer, t), d.r) +
+                         dot(qh + d.dn, cache.rope_key(layer, t), d.dr)) *
+                        scale;
+          softmax(scores.data(), visible);
+          std::fill(o_latent.begin(), o_latent.end(), 0.0f);
+          for (int64_t t = 0; t < visible; ++t)
+            axpy(scores[t], cache.latent(layer, t), o_latent.data(), d.r);
+          linear(o_latent.data(), 1, w.w_uv[h], o + (s * d.H + h) * d.dv);  // o_lat W_uv^T: [dv]
+        }
+      });
+}
+
+}  // namespace
+
+void derive_absorbed_weights(const Config& config, MlaWeights& weights) {
+  const Dims d(config);
+  weights.w_uk.clear();
+  weights.w_uv.clear();
+  for (int64_t h = 0; h < d.H; ++h) {
+    weights.w_uk.push_back(weights.kv_b_proj.row_slice(h * (d.dn + d.dv), d.dn));
+    weights.w_uv.push_back(weights.kv_b_proj.row_slice(h * (d.dn + d.dv) + d.dn, d.dv));
+  }
+}
+
+void mla_forward(const Config& config, const MlaWeights& weights, const float* x, int64_t n,
+                 int64_t first, const RopeAngles& angles, KvCache& cache, int layer,
+                 AttentionForm form, float* out) {
+  const Dims d(config);
+  cache.reserve(layer, first, n);
+  const std::vector<float> q = project_queries(config, weights, x, n, angles);
+  write_latents(config, weights, x, n, first, angles, cache, layer);
+  cache.mark_filled(layer, first + n);
+
+  std::vector<float> o(static_cast<std::size_t>(n * d.H * d.dv));
+  if (form == AttentionForm::Naive) {
+    attend_naive(config, weights, q.data(), n, first, cache, layer, o.data());
+  } else {
+    attend_absorbed(config, weights, q.data(), n, first, cache, layer, o.data());
+  }
+  linear(o.data(), n, weights.o_proj, out);
+}
+
+}  // namespace frugal

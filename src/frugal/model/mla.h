@@ -1,0 +1,50 @@
+#pragma once
+// Multi-head Latent Attention (spec sections 3.2 and 4).
+//
+// Keys and values are compressed into one latent c_kv per token (cached with
+// the shared roped key k_pe). Two algebraically identical forms:
+//  * naive:    expand every cached latent into per-head k_nope and v with
+//              kv_b_proj, then ordinary attention (cheaper for long prefills);
+//  * absorbed: fold the K half of kv_b_proj into the query (q_lat = q_nope
+//              W_uk) and apply the V half after attention, so attention runs
+//              directly over the cached latents (DeepSeek's decode form).
+#include <cstdint>
+#include <vector>
+
+#include "frugal/kernels/weight_matrix.h"
+#include "frugal/model/config.h"
+#include "frugal/model/kv_cache.h"
+
+namespace frugal {
+
+enum class AttentionForm { Naive, Absorbed };
+
+struct MlaWeights {
+  WeightMatrix q_proj;                 // [H(dn+dr), D], when q_lora_rank == 0
+  WeightMatrix q_a_proj;               // [rq, D]
+  std::vector<float> q_a_norm;         // [rq]
+  WeightMatrix q_b_proj;               // [H(dn+dr), rq]
+  WeightMatrix kv_a_proj;              // [r + dr, D]: latent rows, then the k_pe rows
+  std::vector<float> kv_a_norm;        // [r]
+  WeightMatrix kv_b_proj;              // [H(dn+dv), r]
+  WeightMatrix o_proj;                 // [D, H dv]
+  // Derived at load time as views of kv_b_proj, per head h:
+  std::vector<WeightMatrix> w_uk;      // [dn, r]: k_nope = c_kv W_uk^T
+  std::vector<WeightMatrix> w_uv;      // [dv, r]: v = c_kv W_uv^T
+};
+
+// Splits kv_b_proj into the per-head absorbed matrices.
+void derive_absorbed_weights(const Config& config, MlaWeights& weights);
+
+struct RopeAngles {
+  std::vector<float> cos, sin;  // [n, dr/2]
+};
+
+// Attention for n tokens at positions first .. first+n-1 of one sequence:
+// writes their latents and roped keys into `cache` (layer `layer`), attends
+// causally over everything cached up to each token, and writes out [n, D].
+void mla_forward(const Config& config, const MlaWeights& weights, const float* x, int64_t n,
+                 int64_t first, const RopeAngles& angles, KvCache& cache, int layer,
+                 AttentionForm form, float* out);
+
+}  // namespace frugal

@@ -1,0 +1,76 @@
+#pragma once
+// A loaded DeepSeek-V2/V3 model: configuration, weights bound to the mapped
+// checkpoint, RoPE tables, and the forward pass of spec section 3 with the
+// latent KV cache of section 4 and the MTP modules of section 7.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "frugal/io/checkpoint.h"
+#include "frugal/model/config.h"
+#include "frugal/model/kv_cache.h"
+#include "frugal/model/rope.h"
+#include "frugal/model/weights.h"
+
+namespace frugal {
+
+// Named intermediate tensors, appended call after call (so a token-by-token
+// decode collects the same rows as one prefill). Names follow the goldens:
+// "hidden.embed", "hidden.layer{i}", "hidden.final_norm", "mtp{k}_hidden",
+// "routing.layer{i}.weights" (floats) and "routing.layer{i}.ids" (ints).
+struct ForwardTrace {
+  std::map<std::string, std::vector<float>> values;
+  std::map<std::string, std::vector<int32_t>> ids;
+  void add(const std::string& name, const float* data, int64_t count);
+  void add_ids(const std::string& name, const int32_t* data, int64_t count);
+};
+
+struct ForwardOptions {
+  // Attention form for chunks of more than one token; single tokens always
+  // use the absorbed (latent) form.
+  AttentionForm prefill_attention = AttentionForm::Naive;
+  ForwardTrace* trace = nullptr;
+};
+
+class Model {
+ public:
+  explicit Model(const std::string& checkpoint_dir);
+
+  const Config& config() const { return config_; }
+  const Checkpoint& checkpoint() const { return *checkpoint_; }
+  const ModelWeights& weights() const { return weights_; }
+  int mtp_modules() const { return static_cast<int>(weights_.mtp.size()); }
+
+  // A cache for one sequence of up to `capacity` tokens, with a layer for
+  // every main layer and MTP module.
+  KvCache new_cache(int64_t capacity) const;
+
+  // Runs n tokens that continue the sequence in `cache` (positions
+  // cache.filled(0) ..). Writes logits [n, V] when `logits` is given and the
+  // final normalised hidden states [n, D] when `final_hidden` is given.
+  void forward(const int32_t* tokens, int64_t n, KvCache& cache, float* logits,
+               float* final_hidden = nullptr, const ForwardOptions& options = {}) const;
+
+  // MTP module k (1-based) for n positions continuing its cache layer:
+  // row i combines `previous_hidden` row i (the main model's final normalised
+  // hidden state for k = 1, module k-1's output otherwise) with the embedding
+  // of `next_tokens[i]` (the token k positions ahead). Writes logits [n, V]
+  // and, when given, the module's output hidden states [n, D].
+  void mtp_forward(int k, const float* previous_hidden, const int32_t* next_tokens, int64_t n,
+                   KvCache& cache, float* logits, float* output_hidden = nullptr,
+                   const ForwardOptions& options = {}) const;
+
+ private:
+  void embed(const int32_t* tokens, int64_t n, float* out) const;
+  void decoder_layer(const DecoderLayerWeights& layer, int cache_layer, float* h, int64_t n,
+                     int64_t first, KvCache& cache, const ForwardOptions& options) const;
+
+  std::unique_ptr<Checkpoint> checkpoint_;
+  Config config_;
+  ModelWeights weights_;
+  RotaryEmbedding rope_;
+};
+
+}  // namespace frugal

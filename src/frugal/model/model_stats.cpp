@@ -1,0 +1,71 @@
+#include "frugal/model/model_stats.h"
+
+#include <string>
+
+namespace frugal {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Layer index of "model.layers.{i}.…", or -1.
+int layer_index(const std::string& name) {
+  const std::string prefix = "model.layers.";
+  if (name.rfind(prefix, 0) != 0) return -1;
+  std::size_t pos = prefix.size();
+  int index = 0;
+  bool digits = false;
+  while (pos < name.size() && name[pos] >= '0' && name[pos] <= '9') {
+    index = index * 10 + (name[pos++] - '0');
+    digits = true;
+  }
+  return digits ? index : -1;
+}
+
+}  // namespace
+
+ModelStats compute_model_stats(const Checkpoint& checkpoint, const Config& c) {
+  ModelStats s;
+  uint64_t routed_expert_bytes = 0;
+  const double active_share =
+      c.n_routed_experts > 0 ? static_cast<double>(c.num_experts_per_tok) / c.n_routed_experts : 0.0;
+
+  for (const TensorView* t : checkpoint.all_tensors()) {
+    const std::string& name = t->name;
+    s.checkpoint_bytes += t->byte_size;
+    const int layer = layer_index(name);
+    const bool in_mtp = layer >= c.num_hidden_layers;
+    const bool is_scale = ends_with(name, "_scale_inv");
+    const bool is_routed_expert = name.find(".mlp.experts.") != std::string::npos;
+
+    if (in_mtp) {
+      const bool shared_copy = ends_with(name, ".embed_tokens.weight") ||
+                               ends_with(name, ".shared_head.head.weight");
+      if (!is_scale && !shared_copy) s.mtp_parameters += t->numel();
+      continue;
+    }
+    if (!is_scale) {
+      s.main_parameters += t->numel();
+      if (is_routed_expert) s.routed_expert_parameters += t->numel();
+    }
+    if (name == "model.embed_tokens.weight") {
+      s.weight_bytes_per_token += t->byte_size / static_cast<uint64_t>(c.vocab_size);
+    } else if (is_routed_expert) {
+      routed_expert_bytes += t->byte_size;
+    } else {
+      s.weight_bytes_per_token += t->byte_size;
+    }
+  }
+  s.total_parameters = s.main_parameters + s.mtp_parameters;
+  s.active_parameters = s.main_parameters - s.routed_expert_parameters +
+                        static_cast<int64_t>(static_cast<double>(s.routed_expert_parameters) * active_share + 0.5);
+  s.weight_bytes_per_token += static_cast<uint64_t>(static_cast<double>(routed_expert_bytes) * active_share + 0.5);
+
+  const int64_t L = c.num_hidden_layers;
+  s.latent_cache_values = L * (c.kv_lora_rank + c.qk_rope_head_dim);
+  s.mha_cache_values = L * c.num_attention_heads * (c.qk_head_dim() + c.v_head_dim);
+  return s;
+}
+
+}  // namespace frugal

@@ -1,0 +1,37 @@
+#pragma once
+// Sizes that tell a user what a model costs: parameters in total and per
+// token, bytes of weights read per decoded token, and KV cache bytes per
+// token for MLA's latent cache beside a plain multi-head cache.
+#include <cstdint>
+
+#include "frugal/io/checkpoint.h"
+#include "frugal/model/config.h"
+
+namespace frugal {
+
+struct ModelStats {
+  // Parameters = elements of the checkpoint's weight tensors. FP8 scale
+  // tensors are quantisation metadata, not parameters; the MTP modules'
+  // copies of embed_tokens and lm_head are the main model's (shared) and are
+  // counted once.
+  int64_t total_parameters = 0;
+  int64_t main_parameters = 0;         // embedding, decoder layers, final norm, head
+  int64_t mtp_parameters = 0;          // MTP modules without the shared copies
+  int64_t routed_expert_parameters = 0;  // main model's routed experts
+  // Main model, per token: everything but the routed experts, plus K of E
+  // routed experts in every MoE layer (embedding and head included, as in
+  // DeepSeek's "37B activated").
+  int64_t active_parameters = 0;
+  // Bytes a decode step reads from the stored weights (main model): one
+  // embedding row, every non-expert weight, K experts per MoE layer, scales.
+  uint64_t weight_bytes_per_token = 0;
+  uint64_t checkpoint_bytes = 0;  // all tensor data in the files
+
+  // KV cache values per token (all main layers).
+  int64_t latent_cache_values = 0;  // L x (kv_lora_rank + qk_rope_head_dim)
+  int64_t mha_cache_values = 0;     // L x H x (dn + dr + dv)
+};
+
+ModelStats compute_model_stats(const Checkpoint& checkpoint, const Config& config);
+
+}  // namespace frugal

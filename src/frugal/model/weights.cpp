@@ -1,0 +1,145 @@
+#include "frugal/model/weights.h"
+
+#include <string>
+
+#include "frugal/core/error.h"
+
+namespace frugal {
+namespace {
+
+class Binder {
+ public:
+  Binder(const Checkpoint& checkpoint, const Config& config)
+      : checkpoint_(checkpoint), config_(config) {}
+
+  const TensorView& tensor(const std::string& name, std::initializer_list<int64_t> shape) const {
+    const TensorView& view = checkpoint_.get(name);
+    const std::vector<int64_t> expected(shape);
+    if (view.shape != expected) {
+      TensorView want;
+      want.shape = expected;
+      fail(checkpoint_.dir(), ": tensor '", name, "' has shape ", view.shape_string(),
+           ", config.json implies ", want.shape_string());
+    }
+    if (!dtype_is_float(view.dtype))
+      fail(checkpoint_.dir(), ": tensor '", name, "' has dtype ", dtype_name(view.dtype),
+           ", expected a floating-point type");
+    return view;
+  }
+
+  std::vector<float> vector(const std::string& name, int64_t size) const {
+    return tensor(name, {size}).to_f32();
+  }
+
+  WeightMatrix matrix(const std::string& name, int64_t rows, int64_t cols) const {
+    const TensorView& view = tensor(name, {rows, cols});
+    WeightMatrix w;
+    w.name = name;
+    w.dtype = view.dtype;
+    w.rows = rows;
+    w.cols = cols;
+    w.data = view.data;
+    if (view.dtype == DType::F8_E4M3) bind_scales(w);
+    return w;
+  }
+
+ private:
+  void bind_scales(WeightMatrix& w) const {
+    const std::string scale_name = w.name + "_scale_inv";
+    if (config_.weight_block_rows == 0)
+      fail(checkpoint_.dir(), ": tensor '", w.name,
+           "' is F8_E4M3 but config.json has no quantization_config.weight_block_size");
+    const int64_t br = config_.weight_block_rows, bc = config_.weight_block_cols;
+    const int64_t scale_rows = (w.rows + br - 1) / br, scale_cols = (w.cols + bc - 1) / bc;
+    const TensorView& scales = tensor(scale_name, {scale_rows, scale_cols});
+    w.scales = std::make_shared<const std::vector<float>>(scales.to_f32());
+    w.block_rows = static_cast<int>(br);
+    w.block_cols = static_cast<int>(bc);
+    w.scale_cols = scale_cols;
+  }
+
+  const Checkpoint& checkpoint_;
+  const Config& config_;
+};
+
+SwiGluWeights bind_swiglu(const Binder& b, const std::string& prefix, int64_t width,
+                          int64_t hidden) {
+  return {b.matrix(prefix + "gate_proj.weight", width, hidden),
+          b.matrix(prefix + "up_proj.weight", width, hidden),
+          b.matrix(prefix + "down_proj.weight", hidden, width)};
+}
+
+MlaWeights bind_attention(const Binder& b, const Config& c, const std::string& prefix) {
+  const int64_t D = c.hidden_size, H = c.num_attention_heads;
+  MlaWeights w;
+  if (c.q_lora_rank > 0) {
+    w.q_a_proj = b.matrix(prefix + "q_a_proj.weight", c.q_lora_rank, D);
+    w.q_a_norm = b.vector(prefix + "q_a_layernorm.weight", c.q_lora_rank);
+    w.q_b_proj = b.matrix(prefix + "q_b_proj.weight", H * c.qk_head_dim(), c.q_lora_rank);
+  } else {
+    w.q_proj = b.matrix(prefix + "q_proj.weight", H * c.qk_head_dim(), D);
+  }
+  w.kv_a_proj = b.matrix(prefix + "kv_a_proj_with_mqa.weight", c.kv_lora_rank + c.qk_rope_head_dim, D);
+  w.kv_a_norm = b.vector(prefix + "kv_a_layernorm.weight", c.kv_lora_rank);
+  w.kv_b_proj = b.matrix(prefix + "kv_b_proj.weight", H * (c.qk_nope_head_dim + c.v_head_dim),
+                         c.kv_lora_rank);
+  w.o_proj = b.matrix(prefix + "o_proj.weight", D, H * c.v_head_dim);
+  derive_absorbed_weights(c, w);
+  return w;
+}
+
+DecoderLayerWeights bind_layer(const Binder& b, const Config& c, int index, bool moe) {
+  const std::string prefix = "model.layers." + std::to_string(index) + ".";
+  const int64_t D = c.hidden_size;
+  DecoderLayerWeights layer;
+  layer.input_norm = b.vector(prefix + "input_layernorm.weight", D);
+  layer.post_attention_norm = b.vector(prefix + "post_attention_layernorm.weight", D);
+  layer.attention = bind_attention(b, c, prefix + "self_attn.");
+  if (!moe) {
+    layer.dense_mlp = bind_swiglu(b, prefix + "mlp.", c.intermediate_size, D);
+    return layer;
+  }
+  MoeWeights m;
+  m.router = b.matrix(prefix + "mlp.gate.weight", c.n_routed_experts, D);
+  if (c.topk_method == TopkMethod::NoauxTc)
+    m.correction_bias = b.vector(prefix + "mlp.gate.e_score_correction_bias", c.n_routed_experts);
+  for (int e = 0; e < c.n_routed_experts; ++e)
+    m.experts.push_back(bind_swiglu(b, prefix + "mlp.experts." + std::to_string(e) + ".",
+                                    c.moe_intermediate_size, D));
+  if (c.n_shared_experts > 0)
+    m.shared = bind_swiglu(b, prefix + "mlp.shared_experts.",
+                           static_cast<int64_t>(c.moe_intermediate_size) * c.n_shared_experts, D);
+  layer.moe = std::move(m);
+  return layer;
+}
+
+}  // namespace
+
+ModelWeights load_weights(const Checkpoint& checkpoint, const Config& c) {
+  const Binder b(checkpoint, c);
+  const int64_t D = c.hidden_size, V = c.vocab_size;
+  ModelWeights w;
+  w.embed_tokens = b.matrix("model.embed_tokens.weight", V, D);
+  for (int i = 0; i < c.num_hidden_layers; ++i) w.layers.push_back(bind_layer(b, c, i, c.is_moe_layer(i)));
+  w.final_norm = b.vector("model.norm.weight", D);
+  if (c.tie_word_embeddings && !checkpoint.contains("lm_head.weight")) {
+    w.lm_head = w.embed_tokens;
+  } else {
+    w.lm_head = b.matrix("lm_head.weight", V, D);
+  }
+  for (int k = 1; k <= c.num_nextn_predict_layers; ++k) {
+    const int index = c.num_hidden_layers + k - 1;
+    const std::string prefix = "model.layers." + std::to_string(index) + ".";
+    MtpWeights m;
+    m.embedding_norm = b.vector(prefix + "enorm.weight", D);
+    m.hidden_norm = b.vector(prefix + "hnorm.weight", D);
+    m.eh_proj = b.matrix(prefix + "eh_proj.weight", D, 2 * D);
+    // MTP modules always carry an MoE layer in V3; follow the layer rule otherwise.
+    m.layer = bind_layer(b, c, index, c.n_routed_experts > 0);
+    m.head_norm = b.vector(prefix + "shared_head.norm.weight", D);
+    w.mtp.push_back(std::move(m));
+  }
+  return w;
+}
+
+}  // namespace frugal

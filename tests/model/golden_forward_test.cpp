@@ -1,0 +1,167 @@
+// The forward pass against the float64 reference goldens: logits, MTP
+// logits, per-layer hidden states and routing, for every variant, through
+// prefill (both attention forms), token-by-token decode through the latent
+// cache, and a prefill followed by decode.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "frugal/core/error.h"
+#include "frugal/io/safetensors.h"
+#include "frugal/model/model.h"
+#include "support/golden.h"
+#include "support/golden_compare.h"
+
+namespace frugal {
+namespace {
+
+enum class Mode { PrefillNaive, PrefillAbsorbed, Decode, PrefillThenDecode };
+
+struct Case {
+  test::GoldenVariant variant;
+  Mode mode;
+};
+
+std::string mode_name(Mode mode) {
+  switch (mode) {
+    case Mode::PrefillNaive: return "PrefillNaive";
+    case Mode::PrefillAbsorbed: return "PrefillAbsorbed";
+    case Mode::Decode: return "Decode";
+    case Mode::PrefillThenDecode: return "PrefillThenDecode";
+  }
+  return "?";
+}
+
+struct SequenceOutputs {
+  std::vector<float> logits, mtp_logits;
+  ForwardTrace trace;
+};
+
+// Runs one sequence the way `mode` says; MTP logits come from module 1.
+SequenceOutputs run(const Model& model, const std::vector<int32_t>& tokens, Mode mode) {
+  const auto T = static_cast<int64_t>(tokens.size());
+  const int64_t V = model.config().vocab_size, D = model.config().hidden_size;
+  const bool has_mtp = model.mtp_modules() > 0;
+  SequenceOutputs out;
+  out.logits.resize(static_cast<std::size_t>(T * V));
+  out.mtp_logits.resize(static_cast<std::size_t>((T - 1) * V));
+  ForwardOptions options;
+  options.trace = &out.trace;
+  options.prefill_attention = mode == Mode::PrefillAbsorbed ? AttentionForm::Absorbed : AttentionForm::Naive;
+  KvCache cache = model.new_cache(T);
+  std::vector<float> hidden(static_cast<std::size_t>(T * D));
+
+  // Prefill the first `prefix` tokens, then decode one at a time.
+  const int64_t prefix = mode == Mode::Decode ? 0 : (mode == Mode::PrefillThenDecode ? T / 3 : T);
+  model.forward(tokens.data(), prefix, cache, out.logits.data(), hidden.data(), options);
+  if (has_mtp && prefix > 1)
+    model.mtp_forward(1, hidden.data(), tokens.data() + 1, prefix - 1, cache, out.mtp_logits.data(),
+                      nullptr, options);
+  for (int64_t j = prefix; j < T; ++j) {
+    model.forward(&tokens[j], 1, cache, out.logits.data() + j * V, hidden.data() + j * D, options);
+    // MTP position j-1 needs the main hidden state at j-1 and token j.
+    if (has_mtp && j >= 1)
+      model.mtp_forward(1, hidden.data() + (j - 1) * D, &tokens[j], 1, cache,
+                        out.mtp_logits.data() + (j - 1) * V, nullptr, options);
+  }
+  return out;
+}
+
+class GoldenForwardTest : public testing::TestWithParam<Case> {};
+
+TEST_P(GoldenForwardTest, MatchesReference) {
+  const auto& [variant, mode] = GetParam();
+  const std::string dir = test::golden_dir(variant.name);
+  const Model model(dir + "/checkpoint");
+  const SafetensorsFile golden(dir + "/golden.safetensors");
+  const auto sequences = test::golden_sequences(variant.name);
+  const int L = model.config().num_hidden_layers;
+
+  for (std::size_t n = 0; n < sequences.size(); ++n) {
+    SCOPED_TRACE("sequence " + std::to_string(n));
+    const std::string seq = "seq" + std::to_string(n);
+    SequenceOutputs out = run(model, sequences[n], mode);
+    test::expect_close_abs(golden.get("logits." + seq), out.logits, variant.logits_abs);
+    if (model.mtp_modules() > 0)
+      test::expect_close_abs(golden.get("mtp1_logits." + seq), out.mtp_logits, variant.mtp_logits_abs);
+
+    for (int layer = 0; layer < L + model.mtp_modules(); ++layer) {
+      const std::string name = "routing." + seq + ".layer" + std::to_string(layer);
+      if (!golden.find(name + ".ids")) continue;
+      const std::string ours = "routing.layer" + std::to_string(layer);
+      test::expect_same_routing(golden.get(name + ".ids"), golden.get(name + ".weights"),
+                                out.trace.ids[ours + ".ids"], out.trace.values[ours + ".weights"],
+                                variant.routing_weight_abs);
+    }
+    // The goldens hold hidden states for sequence 0 only.
+    if (n != 0) continue;
+    test::expect_close_rel(golden.get("hidden.seq0.embed"), out.trace.values["hidden.embed"], variant.hidden_rel);
+    for (int layer = 0; layer < L; ++layer)
+      test::expect_close_rel(golden.get("hidden.seq0.layer" + std::to_string(layer)),
+                             out.trace.values["hidden.layer" + std::to_string(layer)], variant.hidden_rel);
+    test::expect_close_rel(golden.get("hidden.seq0.final_norm"), out.trace.values["hidden.final_norm"],
+                           variant.hidden_rel);
+    if (model.mtp_modules() > 0)
+      test::expect_close_rel(golden.get("mtp1_hidden.seq0"), out.trace.values["mtp1_hidden"], variant.hidden_rel);
+  }
+}
+
+std::vector<Case> all_cases() {
+  std::vector<Case> cases;
+  for (const auto& variant : test::golden_variants())
+    for (Mode mode : {Mode::PrefillNaive, Mode::PrefillAbsorbed, Mode::Decode, Mode::PrefillThenDecode})
+      cases.push_back({variant, mode});
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllVariants, GoldenForwardTest, testing::ValuesIn(all_cases()),
+                         [](const testing::TestParamInfo<Case>& info) {
+                           std::string name = info.param.variant.name + "_" + mode_name(info.param.mode);
+                           for (char& c : name)
+                             if (c == '-') c = '_';
+                           return name;
+                         });
+
+TEST(KvCacheTest, ExceedingCapacityFailsClearlyAndKeepsTheCache) {
+  const Model model(test::golden_dir("v2-tiny") + "/checkpoint");
+  KvCache cache = model.new_cache(4);
+  const std::vector<int32_t> tokens = {1, 2, 3, 4, 5};
+  std::vector<float> logits(5 * 512);
+  model.forward(tokens.data(), 3, cache, logits.data());
+  try {
+    model.forward(tokens.data() + 3, 2, cache, logits.data());
+    FAIL() << "expected the capacity error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("capacity of 4 tokens"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(cache.filled(0), 3);  // the failed call wrote nothing
+  model.forward(tokens.data() + 3, 1, cache, logits.data());
+  EXPECT_EQ(cache.filled(0), 4);
+}
+
+TEST(KvCacheTest, CapacityBeyondMaxPositionIsRejected) {
+  const Model model(test::golden_dir("v2-tiny") + "/checkpoint");
+  EXPECT_THROW(model.new_cache(257), Error);  // max_position_embeddings = 256
+  EXPECT_NO_THROW(model.new_cache(256));
+}
+
+TEST(KvCacheTest, HoldsOnlyTheLatentAndRopeKey) {
+  const Model model(test::golden_dir("v3-tiny") + "/checkpoint");
+  const KvCache cache = model.new_cache(10);
+  // 4 main layers + 1 MTP layer, (kv_lora_rank 32 + qk_rope 8) float32 values each.
+  EXPECT_EQ(cache.bytes_per_token(), 5u * (32 + 8) * 4);
+  EXPECT_EQ(cache.bytes_allocated(), 10 * cache.bytes_per_token());
+}
+
+TEST(ModelTest, OutOfVocabularyTokenIsAnError) {
+  const Model model(test::golden_dir("v2-tiny") + "/checkpoint");
+  KvCache cache = model.new_cache(2);
+  const int32_t token = 512;
+  std::vector<float> logits(512);
+  EXPECT_THROW(model.forward(&token, 1, cache, logits.data()), Error);
+  EXPECT_EQ(cache.filled(0), 0);
+}
+
+}  // namespace
+}  // namespace frugal

@@ -1,0 +1,98 @@
+#include "support/test_support.h"
+
+#include <sys/wait.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace frugal::test {
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDirs {
+  std::vector<std::string> paths;
+  ~TempDirs() {
+    std::error_code ignored;
+    for (const auto& p : paths) fs::remove_all(p, ignored);
+  }
+};
+TempDirs g_temp_dirs;
+
+}  // namespace
+
+std::string data_path(const std::string& relative) {
+  return std::string(FRUGAL_TEST_DATA_DIR) + "/" + relative;
+}
+
+std::string make_temp_dir() {
+  std::string pattern = (fs::temp_directory_path() / "frugal-test-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  g_temp_dirs.paths.push_back(pattern);
+  return pattern;
+}
+
+CommandResult run_frugal(const std::string& arguments) {
+  const std::string command = std::string("'") + FRUGAL_BINARY + "' " + arguments + " 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) throw std::runtime_error("popen failed: " + command);
+  CommandResult result;
+  char buffer[4096];
+  std::size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, n);
+  const int status = ::pclose(pipe);
+  if (WIFEXITED(status)) {
+    result.exit_code = WEXITSTATUS(status);
+    // The shell reports a child killed by signal N as exit status 128 + N.
+    result.crashed = result.exit_code > 128;
+  } else {
+    result.crashed = true;
+  }
+  return result;
+}
+
+float max_abs_diff(const float* a, const float* b, std::size_t n) {
+  float worst = 0.0f;
+  for (std::size_t i = 0; i < n; ++i) {
+    const float d = std::fabs(a[i] - b[i]);
+    if (!(d <= worst)) worst = d;  // NaN propagates as a failure
+  }
+  return worst;
+}
+
+float max_abs(const float* a, std::size_t n) {
+  float worst = 0.0f;
+  for (std::size_t i = 0; i < n; ++i) worst = std::fmax(worst, std::fabs(a[i]));
+  return worst;
+}
+
+std::string safetensors_bytes(const std::string& header, const std::string& data) {
+  std::string out(8, '\0');
+  const uint64_t n = header.size();
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((n >> (8 * i)) & 0xFF);
+  return out + header + data;
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void copy_tree(const std::string& from, const std::string& to) {
+  fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+}
+
+}  // namespace frugal::test

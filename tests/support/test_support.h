@@ -1,0 +1,33 @@
+#pragma once
+// Helpers shared by the tests: data paths, temporary folders, running the
+// frugal binary, comparing float arrays, crafting raw safetensors bytes.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace frugal::test {
+
+// A path under tests/data.
+std::string data_path(const std::string& relative);
+// A fresh empty folder under the system temp dir, removed at process exit.
+std::string make_temp_dir();
+
+struct CommandResult {
+  int exit_code = -1;      // the process's exit status, or -1 if it did not exit normally
+  bool crashed = false;    // killed by a signal (segfault, abort, ...)
+  std::string output;      // stdout and stderr together
+};
+// Runs the frugal binary with the given (shell-quoted) arguments.
+CommandResult run_frugal(const std::string& arguments);
+
+float max_abs_diff(const float* a, const float* b, std::size_t n);
+float max_abs(const float* a, std::size_t n);
+
+// Raw safetensors file: 8-byte length, the header text as given, the data.
+std::string safetensors_bytes(const std::string& header, const std::string& data);
+void write_bytes(const std::string& path, const std::string& bytes);
+std::string read_bytes(const std::string& path);
+// Copies a folder tree (for corrupting a copy of a golden checkpoint).
+void copy_tree(const std::string& from, const std::string& to);
+
+}  // namespace frugal::test
