@@ -11,5 +11,6 @@ using Runner = std::function<int()>;
 
 Runner add_inspect_command(CLI::App& app);
 Runner add_logits_command(CLI::App& app);
+Runner add_compare_command(CLI::App& app);
 
 }  // namespace frugal::cli

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   };
   add(frugal::cli::add_inspect_command);
   add(frugal::cli::add_logits_command);
+  add(frugal::cli::add_compare_command);
 
   try {
     app.parse(argc, argv);

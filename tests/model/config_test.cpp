@@ -269,7 +269,7 @@ TEST(ConfigErrors, TopkGroupAboveNGroup) {
 }
 
 TEST(ConfigErrors, UnsupportedArchitecture) {
-  EXPECT_TRUE(edit_is_rejected([](json& j) { j["architectures"] = {"LlamaForCausalLM"}; },
+  EXPECT_TRUE(edit_is_rejected([](json& j) { j["architectures"] = json::array({"LlamaForCausalLM"}); },
                                {"\"architectures\"", "LlamaForCausalLM"}));
   EXPECT_TRUE(edit_is_rejected([](json& j) { j.erase("architectures"); }, {"\"architectures\""}));
 }
