@@ -1,5 +1,6 @@
 // frugal inspect --model DIR [--json]: what a checkpoint is and what it costs.
 #include <cstdio>
+#include <map>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -17,28 +18,26 @@ struct InspectOptions {
   bool json = false;
 };
 
-std::string human_count(double n) {
-  const char* units[] = {"", "K", "M", "B", "T"};
+// n in steps of `base` with the matching unit: 4.59B, 1.2 KiB.
+std::string human(double n, double base, const char* const (&units)[5], const char* format) {
   int u = 0;
-  while (n >= 1000.0 && u < 4) {
-    n /= 1000.0;
+  while (n >= base && u < 4) {
+    n /= base;
     ++u;
   }
   char buffer[32];
-  std::snprintf(buffer, sizeof buffer, u == 0 ? "%.0f%s" : "%.2f%s", n, units[u]);
+  std::snprintf(buffer, sizeof buffer, u == 0 ? "%.0f%s" : format, n, units[u]);
   return buffer;
 }
 
+std::string human_count(double n) {
+  static const char* const units[5] = {"", "K", "M", "B", "T"};
+  return human(n, 1000.0, units, "%.2f%s");
+}
+
 std::string human_bytes(double n) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (n >= 1024.0 && u < 4) {
-    n /= 1024.0;
-    ++u;
-  }
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, u == 0 ? "%.0f %s" : "%.1f %s", n, units[u]);
-  return buffer;
+  static const char* const units[5] = {" B", " KiB", " MiB", " GiB", " TiB"};
+  return human(n, 1024.0, units, "%.1f%s");
 }
 
 std::string weight_dtypes(const Checkpoint& checkpoint) {

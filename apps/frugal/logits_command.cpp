@@ -55,7 +55,6 @@ std::vector<std::vector<int32_t>> read_sequences(const std::string& path) {
 
 // Output tensors: shapes and owned float data, written at the end.
 struct Outputs {
-  std::vector<std::pair<std::string, std::vector<int64_t>>> specs;
   std::vector<std::vector<float>> floats;
   std::vector<std::vector<int32_t>> ints;
   std::vector<TensorToWrite> tensors;

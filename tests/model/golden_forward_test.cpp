@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "frugal/core/error.h"
+#include "frugal/core/thread_pool.h"
 #include "frugal/io/safetensors.h"
 #include "frugal/model/model.h"
 #include "support/golden.h"
@@ -161,6 +162,30 @@ TEST(ModelTest, OutOfVocabularyTokenIsAnError) {
   std::vector<float> logits(512);
   EXPECT_THROW(model.forward(&token, 1, cache, logits.data()), Error);
   EXPECT_EQ(cache.filled(0), 0);
+}
+
+}  // namespace
+}  // namespace frugal
+
+namespace frugal {
+namespace {
+
+TEST(ModelTest, ThreadCountDoesNotChangeTheNumbers) {
+  // Threads split weight rows and attention heads, never a sum, so every
+  // thread count must give bit-identical logits.
+  const Model model(test::golden_dir("v3-tiny") + "/checkpoint");
+  const auto tokens = test::golden_sequences("v3-tiny")[0];
+  const auto T = static_cast<int64_t>(tokens.size());
+  std::vector<std::vector<float>> results;
+  for (int threads : {1, 2, 3}) {
+    ThreadPool::set_global_threads(threads);
+    KvCache cache = model.new_cache(T);
+    results.emplace_back(static_cast<std::size_t>(T * 512));
+    model.forward(tokens.data(), T, cache, results.back().data());
+  }
+  ThreadPool::set_global_threads(2);
+  EXPECT_EQ(results[0], results[1]);
+  EXPECT_EQ(results[0], results[2]);
 }
 
 }  // namespace
