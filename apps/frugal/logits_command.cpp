@@ -4,6 +4,7 @@
 // mtp{k}_logits.seq{n} [T-k, V].
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,21 @@ std::vector<std::vector<int32_t>> read_sequences(const std::string& path) {
   }
   if (sequences.empty()) fail(path, ": \"sequences\" is empty");
   return sequences;
+}
+
+// Checks every sequence before any work: ids inside the vocabulary, lengths
+// within the model's context.
+void validate_sequences(const std::vector<std::vector<int32_t>>& sequences, const Config& config,
+                        const std::string& path) {
+  for (std::size_t n = 0; n < sequences.size(); ++n) {
+    if (static_cast<int64_t>(sequences[n].size()) > config.max_position_embeddings)
+      fail(path, ": sequences[", n, "] has ", sequences[n].size(),
+           " tokens, more than the model's max_position_embeddings (", config.max_position_embeddings, ")");
+    for (std::size_t t = 0; t < sequences[n].size(); ++t)
+      if (sequences[n][t] >= config.vocab_size)
+        fail(path, ": sequences[", n, "][", t, "] = ", sequences[n][t], " is outside the vocabulary of ",
+             config.vocab_size, " tokens");
+  }
 }
 
 // Output tensors: shapes and owned float data, written at the end.
@@ -141,8 +157,12 @@ void run_sequence(const Model& model, const std::vector<int32_t>& tokens, std::s
 int run_logits(const LogitsOptions& options) {
   if (options.threads > 0) ThreadPool::set_global_threads(options.threads);
   const auto sequences = read_sequences(options.inputs);
+  const std::filesystem::path out_dir = std::filesystem::absolute(options.out).parent_path();
+  if (!std::filesystem::is_directory(out_dir))
+    fail(options.out, ": the output folder ", out_dir.string(), " does not exist");
   const auto load_start = std::chrono::steady_clock::now();
   const Model model(options.model);
+  validate_sequences(sequences, model.config(), options.inputs);
   const double load_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start).count();
   std::fprintf(stderr, "loaded %s (%s) in %.0f ms; %zu sequence(s), %s, %d thread(s)\n",

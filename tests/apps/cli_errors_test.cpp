@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "frugal/io/safetensors.h"
+#include "frugal/model/model.h"
+#include "support/golden.h"
 #include "support/test_support.h"
 
 namespace frugal {
@@ -63,23 +65,16 @@ void edit_json_file(const std::string& path, const std::function<void(json&)>& e
   test::write_bytes(path, value.dump(2));
 }
 
-std::vector<std::string> temp_files_in(const std::string& dir) {
-  std::vector<std::string> found;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    const std::string name = entry.path().filename().string();
-    if (name.find(".tmp.") != std::string::npos) found.push_back(name);
-  }
-  return found;
-}
-
 struct LogitsRun {
   test::CommandResult result;
+  std::string inputs_path;
   std::string out_dir;
   std::string out_path;
 };
 
 LogitsRun run_logits(const std::string& model_dir, const std::string& inputs_path) {
   LogitsRun run;
+  run.inputs_path = inputs_path;
   run.out_dir = test::make_temp_dir();
   run.out_path = run.out_dir + "/logits.safetensors";
   run.result = test::run_frugal("logits --threads 2 --model " + shell_quote(model_dir) +
@@ -111,8 +106,8 @@ testing::AssertionResult logits_failed_cleanly(const LogitsRun& run,
   testing::AssertionResult clean = failed_cleanly(run.result, parts);
   if (!clean) return clean;
   if (fs::exists(run.out_path)) return testing::AssertionFailure() << "wrote " << run.out_path;
-  if (!temp_files_in(run.out_dir).empty())
-    return testing::AssertionFailure() << "left " << temp_files_in(run.out_dir)[0];
+  if (!test::temp_files_in(run.out_dir).empty())
+    return testing::AssertionFailure() << "left " << test::temp_files_in(run.out_dir)[0];
   return testing::AssertionSuccess();
 }
 
@@ -126,10 +121,10 @@ LogitsRun run_logits_on_corrupted_v2_tiny(const std::function<void(const std::st
 }
 
 // Runs logits on the intact v2-tiny checkpoint with the given inputs.json text.
-LogitsRun run_logits_with_inputs(const std::string& inputs_text, std::string* inputs_path) {
-  *inputs_path = test::make_temp_dir() + "/inputs.json";
-  test::write_bytes(*inputs_path, inputs_text);
-  return run_logits(golden_path("v2-tiny", "checkpoint"), *inputs_path);
+LogitsRun run_logits_with_inputs(const std::string& inputs_text) {
+  const std::string inputs_path = test::make_temp_dir() + "/inputs.json";
+  test::write_bytes(inputs_path, inputs_text);
+  return run_logits(golden_path("v2-tiny", "checkpoint"), inputs_path);
 }
 
 // ---- Success --------------------------------------------------------------------------
@@ -243,32 +238,35 @@ TEST(CliErrors, ConfigTopkGroupAboveNGroup) {
 
 // ---- Broken inputs.json -------------------------------------------------------------------
 
+// Fails cleanly naming the inputs file and each of `parts`.
+testing::AssertionResult inputs_rejected(const std::string& inputs_text,
+                                         const std::vector<std::string>& parts) {
+  const LogitsRun run = run_logits_with_inputs(inputs_text);
+  std::vector<std::string> expected = parts;
+  expected.push_back(run.inputs_path);
+  return logits_failed_cleanly(run, expected);
+}
+
 TEST(CliErrors, InputsNotJson) {
-  std::string inputs;
-  const LogitsRun run = run_logits_with_inputs(R"({"sequences": [[1, 2,)", &inputs);
-  EXPECT_TRUE(logits_failed_cleanly(run, {inputs, "JSON"}));
+  EXPECT_TRUE(inputs_rejected(R"({"sequences": [[1, 2,)", {"JSON"}));
 }
 
 TEST(CliErrors, InputsTokenOutsideTheVocabulary) {
-  std::string inputs;
-  const LogitsRun run = run_logits_with_inputs(R"({"sequences": [[1, 2, 512]]})", &inputs);
-  EXPECT_TRUE(logits_failed_cleanly(run, {"512", "vocabulary"}));
+  // Every sequence is checked before any is computed, so the bad id in the
+  // second sequence is reported with its place and nothing is written.
+  const LogitsRun run = run_logits_with_inputs(R"({"sequences": [[1, 2, 3], [4, 512]]})");
+  EXPECT_TRUE(logits_failed_cleanly(run, {run.inputs_path, "sequences[1][1] = 512", "vocabulary of 512"}));
+  EXPECT_EQ(run.result.output.find("sequence 1/2"), std::string::npos) << run.result.output;
 }
 
 TEST(CliErrors, InputsNegativeToken) {
-  std::string inputs;
-  const LogitsRun run = run_logits_with_inputs(R"({"sequences": [[1, -3]]})", &inputs);
-  EXPECT_TRUE(logits_failed_cleanly(run, {inputs, "sequences[0][1]"}));
+  EXPECT_TRUE(inputs_rejected(R"({"sequences": [[1, -3]]})", {"sequences[0][1]"}));
 }
 
 TEST(CliErrors, InputsWithoutSequences) {
-  std::string inputs;
-  EXPECT_TRUE(logits_failed_cleanly(run_logits_with_inputs(R"({"sequences": []})", &inputs),
-                                    {inputs, "sequences"}));
-  EXPECT_TRUE(logits_failed_cleanly(run_logits_with_inputs(R"({"sequences": [[4, 5], []]})", &inputs),
-                                    {inputs, "sequences[1]"}));
-  EXPECT_TRUE(logits_failed_cleanly(run_logits_with_inputs(R"({"tokens": [[4, 5]]})", &inputs),
-                                    {inputs, "sequences"}));
+  EXPECT_TRUE(inputs_rejected(R"({"sequences": []})", {"\"sequences\" is empty"}));
+  EXPECT_TRUE(inputs_rejected(R"({"sequences": [[4, 5], []]})", {"sequences[1]", "non-empty"}));
+  EXPECT_TRUE(inputs_rejected(R"({"tokens": [[4, 5]]})", {"\"sequences\""}));
 }
 
 // ---- inspect -----------------------------------------------------------------------------
@@ -277,6 +275,35 @@ TEST(CliErrors, InspectOfAMissingFolder) {
   const std::string missing = test::make_temp_dir() + "/no such model";
   const test::CommandResult result = test::run_frugal("inspect --model " + shell_quote(missing));
   EXPECT_TRUE(failed_cleanly(result, {missing}));
+}
+
+}  // namespace
+}  // namespace frugal
+
+namespace frugal {
+namespace {
+
+TEST(CliErrors, MissingOutputFolderIsReportedBeforeAnyWork) {
+  const std::string dir = test::golden_dir("v2-tiny");
+  const std::string out = test::make_temp_dir() + "/missing/out.safetensors";
+  const test::CommandResult result = test::run_frugal("logits --model " + shell_quote(dir + "/checkpoint") +
+                                                      " --inputs " + shell_quote(dir + "/inputs.json") +
+                                                      " --out " + shell_quote(out));
+  EXPECT_TRUE(failed_cleanly(result, {out, "does not exist"}));
+  EXPECT_EQ(result.output.find("sequence 1/"), std::string::npos) << result.output;
+}
+
+TEST(CliErrors, DecodeReportsTheTruePositionOfABadToken) {
+  // Model::forward itself (not just the CLI's up-front check) names the
+  // absolute position when decoding one token at a time.
+  const Model model(test::golden_dir("v2-tiny") + "/checkpoint");
+  KvCache cache = model.new_cache(4);
+  const std::vector<int32_t> tokens = {1, 2, 512};
+  std::vector<float> logits(512);
+  model.forward(&tokens[0], 1, cache, logits.data());
+  model.forward(&tokens[1], 1, cache, logits.data());
+  EXPECT_TRUE(test::throws_error_mentioning([&] { model.forward(&tokens[2], 1, cache, logits.data()); },
+                                            {"token id 512", "position 2"}));
 }
 
 }  // namespace

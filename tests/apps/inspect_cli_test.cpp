@@ -80,8 +80,10 @@ TEST_P(InspectCliTest, CountsParametersAndCacheBytes) {
 
   // The V2 goldens are all BF16 with no correction bias: a decoded token reads
   // every active parameter except the embedding table, of which one row.
-  if (c.family == ModelFamily::DeepSeekV2)
-    EXPECT_EQ(out["weight_bytes_per_token"].get<int64_t>(), 2 * (e.active - c.vocab_size * c.hidden_size + c.hidden_size));
+  if (c.family == ModelFamily::DeepSeekV2) {
+    EXPECT_EQ(out["weight_bytes_per_token"].get<int64_t>(),
+              2 * (e.active - c.vocab_size * c.hidden_size + c.hidden_size));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllVariants, InspectCliTest, testing::ValuesIn(test::golden_variants()),

@@ -23,28 +23,9 @@ const std::string kShard1 = "model-00001-of-00002.safetensors";
 const std::string kShard2 = "model-00002-of-00002.safetensors";
 const std::string kIndexName = "model.safetensors.index.json";
 
-// Runs `action` and succeeds only if it throws frugal::Error whose message
-// contains every one of `parts`.
-testing::AssertionResult throws_error_mentioning(const std::function<void()>& action,
-                                                 const std::vector<std::string>& parts) {
-  try {
-    action();
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    for (const std::string& part : parts)
-      if (message.find(part) == std::string::npos)
-        return testing::AssertionFailure() << "message \"" << message << "\" does not mention \""
-                                           << part << "\"";
-    return testing::AssertionSuccess();
-  } catch (const std::exception& e) {
-    return testing::AssertionFailure() << "threw something other than frugal::Error: " << e.what();
-  }
-  return testing::AssertionFailure() << "did not throw";
-}
-
 testing::AssertionResult opening_fails_mentioning(const std::string& dir,
                                                   const std::vector<std::string>& parts) {
-  return throws_error_mentioning([&] { Checkpoint checkpoint(dir); }, parts);
+  return test::throws_error_mentioning([&] { Checkpoint checkpoint(dir); }, parts);
 }
 
 std::string golden_checkpoint(const std::string& variant) {
@@ -65,11 +46,6 @@ nlohmann::json read_json(const std::string& path) {
   return nlohmann::json::parse(test::read_bytes(path));
 }
 
-bool ends_with(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() &&
-         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 TEST(Checkpoint, ShardedCheckpointFindsEveryTensorInItsShard) {
   const std::string dir = golden_checkpoint("v3-tiny");
   const Checkpoint checkpoint(dir);
@@ -82,8 +58,8 @@ TEST(Checkpoint, ShardedCheckpointFindsEveryTensorInItsShard) {
   for (const auto& [name, shard] : weight_map.items()) {
     const TensorView& view = checkpoint.get(name);
     EXPECT_EQ(view.name, name);
-    EXPECT_TRUE(ends_with(view.file, "/" + shard.get<std::string>()))
-        << name << " found in " << view.file << ", index says " << shard;
+    EXPECT_EQ(fs::path(view.file).filename().string(), shard.get<std::string>())
+        << name << " found in " << view.file;
     (shard == kShard1 ? in_first : in_second)++;
   }
   // Both shards really are used, so the lookup crossed files.
@@ -118,7 +94,7 @@ TEST(Checkpoint, AbsentTensorIsNamedWithTheFolder) {
   const Checkpoint checkpoint(dir);
   EXPECT_EQ(checkpoint.find("model.layers.9.mlp.gate.weight"), nullptr);
   EXPECT_FALSE(checkpoint.contains("model.layers.9.mlp.gate.weight"));
-  EXPECT_TRUE(throws_error_mentioning([&] { checkpoint.get("model.layers.9.mlp.gate.weight"); },
+  EXPECT_TRUE(test::throws_error_mentioning([&] { checkpoint.get("model.layers.9.mlp.gate.weight"); },
                                       {dir, "model.layers.9.mlp.gate.weight"}));
 }
 
@@ -186,7 +162,7 @@ TEST(ReadTextFile, ReadsContentsAndNamesAMissingFile) {
   const std::string dir = test::make_temp_dir();
   test::write_bytes(dir + "/note.txt", "line one\nline two\n");
   EXPECT_EQ(read_text_file(dir + "/note.txt"), "line one\nline two\n");
-  EXPECT_TRUE(throws_error_mentioning([&] { read_text_file(dir + "/absent.txt"); },
+  EXPECT_TRUE(test::throws_error_mentioning([&] { read_text_file(dir + "/absent.txt"); },
                                       {dir + "/absent.txt", "cannot open"}));
 }
 

@@ -21,35 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Runs `action` and succeeds only if it throws frugal::Error whose message
-// contains every one of `parts`.
-testing::AssertionResult throws_error_mentioning(const std::function<void()>& action,
-                                                 const std::vector<std::string>& parts) {
-  try {
-    action();
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    for (const std::string& part : parts)
-      if (message.find(part) == std::string::npos)
-        return testing::AssertionFailure() << "message \"" << message << "\" does not mention \""
-                                           << part << "\"";
-    return testing::AssertionSuccess();
-  } catch (const std::exception& e) {
-    return testing::AssertionFailure() << "threw something other than frugal::Error: " << e.what();
-  }
-  return testing::AssertionFailure() << "did not throw";
-}
-
-// Names in `dir` left behind by an AtomicFileWriter ("<target>.tmp.XXXXXX").
-std::vector<std::string> temp_files_in(const std::string& dir) {
-  std::vector<std::string> found;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    const std::string name = entry.path().filename().string();
-    if (name.find(".tmp.") != std::string::npos) found.push_back(name);
-  }
-  return found;
-}
-
 uint64_t header_length_of(const std::string& file_bytes) {
   uint64_t length = 0;
   for (int i = 7; i >= 0; --i) length = (length << 8) | static_cast<unsigned char>(file_bytes[i]);
@@ -103,7 +74,7 @@ TEST(SafetensorsRoundTrip, ReadsBackEveryTensorAndTheMetadata) {
   int32_t read_ids[3];
   std::memcpy(read_ids, i.data, sizeof read_ids);
   EXPECT_EQ(std::vector<int32_t>(read_ids, read_ids + 3), ids);
-  EXPECT_TRUE(throws_error_mentioning([&] { i.to_f32(); }, {"ids", "I32"}));
+  EXPECT_TRUE(test::throws_error_mentioning([&] { i.to_f32(); }, {"ids", "I32"}));
 
   const TensorView& e = file.get("empty");
   EXPECT_EQ(e.shape, (std::vector<int64_t>{0, 5}));
@@ -120,7 +91,7 @@ TEST(SafetensorsRoundTrip, LookupOfAnAbsentTensorNamesFileAndTensor) {
   EXPECT_EQ(file.find("absent"), nullptr);
   EXPECT_NE(file.find("present"), nullptr);
   EXPECT_TRUE(file.metadata().empty());
-  EXPECT_TRUE(throws_error_mentioning([&] { file.get("absent"); }, {path, "absent"}));
+  EXPECT_TRUE(test::throws_error_mentioning([&] { file.get("absent"); }, {path, "absent"}));
 }
 
 TEST(SafetensorsRoundTrip, DataSectionStartsEightByteAligned) {
@@ -143,10 +114,10 @@ TEST(SafetensorsRoundTrip, DataSectionStartsEightByteAligned) {
 TEST(SafetensorsRoundTrip, RejectsDuplicateAndReservedNames) {
   const std::string path = test::make_temp_dir() + "/bad_names.safetensors";
   const float value = 1.0f;
-  EXPECT_TRUE(throws_error_mentioning(
+  EXPECT_TRUE(test::throws_error_mentioning(
       [&] { write_safetensors(path, {{"a", DType::F32, {1}, &value}, {"a", DType::F32, {1}, &value}}); },
       {path, "'a'"}));
-  EXPECT_TRUE(throws_error_mentioning(
+  EXPECT_TRUE(test::throws_error_mentioning(
       [&] { write_safetensors(path, {{"__metadata__", DType::F32, {1}, &value}}); }, {path}));
   EXPECT_FALSE(fs::exists(path));
 }
@@ -170,14 +141,14 @@ TEST(SafetensorsAtomicWrite, ReplacesAnExistingFile) {
   write_safetensors(path, {{"fresh", DType::F32, {2}, values.data()}});
   const SafetensorsFile file(path);
   EXPECT_EQ(file.get("fresh").to_f32(), values);
-  EXPECT_TRUE(temp_files_in(dir).empty());
+  EXPECT_TRUE(test::temp_files_in(dir).empty());
 }
 
 TEST(SafetensorsAtomicWrite, FailedWriteThrowsAndLeavesNoTemporary) {
   const std::string dir = test::make_temp_dir();
   const std::string path = dir + "/no_such_folder/out.safetensors";
   const float value = 1.0f;
-  EXPECT_TRUE(throws_error_mentioning(
+  EXPECT_TRUE(test::throws_error_mentioning(
       [&] { write_safetensors(path, {{"x", DType::F32, {1}, &value}}); }, {path}));
   EXPECT_FALSE(fs::exists(path));
   EXPECT_TRUE(fs::is_empty(dir));
@@ -189,10 +160,10 @@ TEST(SafetensorsAtomicWrite, RejectedWriteLeavesTheOldFileIntact) {
   const float value = 3.0f;
   write_safetensors(path, {{"kept", DType::F32, {1}, &value}});
   const std::string before = test::read_bytes(path);
-  EXPECT_TRUE(throws_error_mentioning(
+  EXPECT_TRUE(test::throws_error_mentioning(
       [&] { write_safetensors(path, {{"neg", DType::F32, {-1}, &value}}); }, {path, "neg"}));
   EXPECT_EQ(test::read_bytes(path), before);
-  EXPECT_TRUE(temp_files_in(dir).empty());
+  EXPECT_TRUE(test::temp_files_in(dir).empty());
 }
 
 // ---- Malformed files ----------------------------------------------------------------
@@ -206,7 +177,7 @@ class MalformedSafetensors : public testing::Test {
     test::write_bytes(path, bytes);
     std::vector<std::string> expected(parts);
     expected.push_back(path);
-    EXPECT_TRUE(throws_error_mentioning([&] { SafetensorsFile file(path); }, expected));
+    EXPECT_TRUE(test::throws_error_mentioning([&] { SafetensorsFile file(path); }, expected));
   }
   void expect_rejected(const std::string& header, const std::string& data,
                        std::initializer_list<std::string> parts) {

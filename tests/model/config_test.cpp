@@ -24,25 +24,6 @@ using json = nlohmann::json;
 constexpr double kScaleMscaleOne = 0.26464225796422669;     // v3-tiny, v2-tiny
 constexpr double kScaleMscale0707 = 0.24609782191507454;    // v2-lite-tiny
 
-// Runs `action` and succeeds only if it throws frugal::Error whose message
-// contains every one of `parts`.
-testing::AssertionResult throws_error_mentioning(const std::function<void()>& action,
-                                                 const std::vector<std::string>& parts) {
-  try {
-    action();
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    for (const std::string& part : parts)
-      if (message.find(part) == std::string::npos)
-        return testing::AssertionFailure() << "message \"" << message << "\" does not mention \""
-                                           << part << "\"";
-    return testing::AssertionSuccess();
-  } catch (const std::exception& e) {
-    return testing::AssertionFailure() << "threw something other than frugal::Error: " << e.what();
-  }
-  return testing::AssertionFailure() << "did not throw";
-}
-
 std::string golden_checkpoint(const std::string& variant) {
   return test::data_path("golden/" + variant + "/checkpoint");
 }
@@ -64,7 +45,7 @@ Config parse_edited(const std::function<void(json&)>& edit) {
 testing::AssertionResult edit_is_rejected(const std::function<void(json&)>& edit,
                                           std::vector<std::string> parts) {
   parts.push_back(kSource);
-  return throws_error_mentioning([&] { parse_edited(edit); }, parts);
+  return test::throws_error_mentioning([&] { parse_edited(edit); }, parts);
 }
 
 // ---- Golden configurations --------------------------------------------------------
@@ -164,7 +145,7 @@ TEST(ConfigGolden, V2LiteTiny) {
 
 TEST(ConfigGolden, LoadingAFolderWithoutConfigFailsNamingIt) {
   const std::string dir = test::make_temp_dir();
-  EXPECT_TRUE(throws_error_mentioning([&] { load_config(dir); }, {dir, "config.json"}));
+  EXPECT_TRUE(test::throws_error_mentioning([&] { load_config(dir); }, {dir, "config.json"}));
 }
 
 // ---- Softmax scale ------------------------------------------------------------------
@@ -341,9 +322,9 @@ TEST(ConfigErrors, UnsupportedQuantization) {
 }
 
 TEST(ConfigErrors, InvalidJson) {
-  EXPECT_TRUE(throws_error_mentioning([] { parse_config(R"({"hidden_size": 64,)", kSource); },
+  EXPECT_TRUE(test::throws_error_mentioning([] { parse_config(R"({"hidden_size": 64,)", kSource); },
                                       {kSource, "not valid JSON"}));
-  EXPECT_TRUE(throws_error_mentioning([] { parse_config("[1, 2]", kSource); },
+  EXPECT_TRUE(test::throws_error_mentioning([] { parse_config("[1, 2]", kSource); },
                                       {kSource, "not a JSON object"}));
 }
 

@@ -33,9 +33,11 @@ TEST(RopeTest, V3RampSpansPairsTenToTwentyThree) {
   const RotaryEmbedding rope(yarn_config(64, 40.0, 4096, 1.0, 1.0));
   for (int i = 0; i < 32; ++i) {
     const double plain = std::pow(10000.0, -2.0 * i / 64);
-    if (i <= 10) EXPECT_DOUBLE_EQ(rope.inv_freq()[i], plain) << i;      // ramp 0
-    if (i >= 23) EXPECT_NEAR(rope.inv_freq()[i], plain / 40.0, 1e-18) << i;  // ramp 1
-    if (i > 10 && i < 23) {
+    if (i <= 10) {
+      EXPECT_DOUBLE_EQ(rope.inv_freq()[i], plain) << i;  // ramp 0
+    } else if (i >= 23) {
+      EXPECT_NEAR(rope.inv_freq()[i], plain / 40.0, 1e-18) << i;  // ramp 1
+    } else {
       EXPECT_LT(rope.inv_freq()[i], plain) << i;
       EXPECT_GT(rope.inv_freq()[i], plain / 40.0) << i;
     }

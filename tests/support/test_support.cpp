@@ -10,6 +10,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "frugal/core/error.h"
+
 namespace frugal::test {
 namespace fs = std::filesystem;
 
@@ -89,6 +91,32 @@ std::string read_bytes(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+testing::AssertionResult throws_error_mentioning(const std::function<void()>& action,
+                                                 const std::vector<std::string>& parts) {
+  try {
+    action();
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    for (const std::string& part : parts)
+      if (message.find(part) == std::string::npos)
+        return testing::AssertionFailure() << "message \"" << message << "\" does not mention \""
+                                           << part << "\"";
+    return testing::AssertionSuccess();
+  } catch (const std::exception& e) {
+    return testing::AssertionFailure() << "threw something other than frugal::Error: " << e.what();
+  }
+  return testing::AssertionFailure() << "did not throw";
+}
+
+std::vector<std::string> temp_files_in(const std::string& dir) {
+  std::vector<std::string> found;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find(".tmp.") != std::string::npos) found.push_back(name);
+  }
+  return found;
 }
 
 void copy_tree(const std::string& from, const std::string& to) {

@@ -1,7 +1,10 @@
 #pragma once
 // Helpers shared by the tests: data paths, temporary folders, running the
 // frugal binary, comparing float arrays, crafting raw safetensors bytes.
+#include <gtest/gtest.h>
+
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,6 +30,12 @@ float max_abs(const float* a, std::size_t n);
 std::string safetensors_bytes(const std::string& header, const std::string& data);
 void write_bytes(const std::string& path, const std::string& bytes);
 std::string read_bytes(const std::string& path);
+// Succeeds only if `action` throws frugal::Error whose message contains
+// every one of `parts` (the file, tensor, field or limit at fault).
+testing::AssertionResult throws_error_mentioning(const std::function<void()>& action,
+                                                 const std::vector<std::string>& parts);
+// Names in `dir` left behind by an AtomicFileWriter ("<target>.tmp.XXXXXX").
+std::vector<std::string> temp_files_in(const std::string& dir);
 // Copies a folder tree (for corrupting a copy of a golden checkpoint).
 void copy_tree(const std::string& from, const std::string& to);
 

@@ -26,10 +26,10 @@ KvCache Model::new_cache(int64_t capacity) const {
   return KvCache(config_, config_.num_hidden_layers + mtp_modules(), capacity);
 }
 
-void Model::embed(const int32_t* tokens, int64_t n, float* out) const {
+void Model::embed(const int32_t* tokens, int64_t n, int64_t first, float* out) const {
   for (int64_t t = 0; t < n; ++t) {
     if (tokens[t] < 0 || tokens[t] >= config_.vocab_size)
-      fail("token id ", tokens[t], " (input position ", t, ") is outside the vocabulary of ",
+      fail("token id ", tokens[t], " at position ", first + t, " is outside the vocabulary of ",
            config_.vocab_size, " tokens");
     weights_.embed_tokens.decode_row(tokens[t], out + t * config_.hidden_size);
   }
@@ -72,7 +72,7 @@ void Model::forward(const int32_t* tokens, int64_t n, KvCache& cache, float* log
   for (int i = 0; i < config_.num_hidden_layers; ++i) cache.reserve(i, first, n);
 
   std::vector<float> h(static_cast<std::size_t>(n * D));
-  embed(tokens, n, h.data());
+  embed(tokens, n, first, h.data());
   if (options.trace) options.trace->add("hidden.embed", h.data(), n * D);
   for (int i = 0; i < config_.num_hidden_layers; ++i) {
     decoder_layer(weights_.layers[i], i, h.data(), n, first, cache, options);
@@ -101,7 +101,7 @@ void Model::mtp_forward(int k, const float* previous_hidden, const int32_t* next
   std::vector<float> joined(static_cast<std::size_t>(n * 2 * D));
   std::vector<float> row(static_cast<std::size_t>(D));
   for (int64_t i = 0; i < n; ++i) {
-    embed(next_tokens + i, 1, row.data());
+    embed(next_tokens + i, 1, first + i + k, row.data());
     rms_norm(row.data(), m.embedding_norm.data(), 1, D, eps, joined.data() + i * 2 * D);
     rms_norm(previous_hidden + i * D, m.hidden_norm.data(), 1, D, eps,
              joined.data() + i * 2 * D + D);

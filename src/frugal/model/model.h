@@ -63,7 +63,8 @@ class Model {
                    const ForwardOptions& options = {}) const;
 
  private:
-  void embed(const int32_t* tokens, int64_t n, float* out) const;
+  // Rows of embed_tokens; `first` is the position of tokens[0], for errors.
+  void embed(const int32_t* tokens, int64_t n, int64_t first, float* out) const;
   void decoder_layer(const DecoderLayerWeights& layer, int cache_layer, float* h, int64_t n,
                      int64_t first, KvCache& cache, const ForwardOptions& options) const;
 
