@@ -37,34 +37,6 @@ std::string golden_path(const std::string& variant, const std::string& file) {
   return test::data_path("golden/" + variant + "/" + file);
 }
 
-// A private, writable copy of a golden checkpoint for the test to corrupt.
-std::string writable_copy(const std::string& variant) {
-  const std::string dir = test::make_temp_dir();
-  test::copy_tree(golden_path(variant, "checkpoint"), dir);
-  for (const auto& entry : fs::directory_iterator(dir))
-    fs::permissions(entry.path(), fs::perms::owner_write, fs::perm_options::add);
-  return dir;
-}
-
-// Rewrites the JSON header of a safetensors file, keeping its data section
-// byte for byte. `edit` receives the header and the data section's size.
-void edit_safetensors_header(const std::string& path,
-                             const std::function<void(json&, uint64_t)>& edit) {
-  const std::string bytes = test::read_bytes(path);
-  uint64_t header_length = 0;
-  for (int i = 7; i >= 0; --i) header_length = (header_length << 8) | static_cast<unsigned char>(bytes[i]);
-  json header = json::parse(bytes.substr(8, header_length));
-  const std::string data = bytes.substr(8 + header_length);
-  edit(header, data.size());
-  test::write_bytes(path, test::safetensors_bytes(header.dump(), data));
-}
-
-void edit_json_file(const std::string& path, const std::function<void(json&)>& edit) {
-  json value = json::parse(test::read_bytes(path));
-  edit(value);
-  test::write_bytes(path, value.dump(2));
-}
-
 struct LogitsRun {
   test::CommandResult result;
   std::string inputs_path;
@@ -114,7 +86,7 @@ testing::AssertionResult logits_failed_cleanly(const LogitsRun& run,
 // Runs logits on a corrupted copy of v2-tiny with its golden inputs.
 LogitsRun run_logits_on_corrupted_v2_tiny(const std::function<void(const std::string& dir)>& corrupt,
                                           std::string* model_dir = nullptr) {
-  const std::string dir = writable_copy("v2-tiny");
+  const std::string dir = test::writable_checkpoint_copy("v2-tiny");
   corrupt(dir);
   if (model_dir != nullptr) *model_dir = dir;
   return run_logits(dir, golden_path("v2-tiny", "inputs.json"));
@@ -174,7 +146,7 @@ TEST(CliErrors, TruncatedShard) {
 
 TEST(CliErrors, DataOffsetsPastTheEnd) {
   const LogitsRun run = run_logits_on_corrupted_v2_tiny([](const std::string& d) {
-    edit_safetensors_header(d + "/model.safetensors", [](json& header, uint64_t data_size) {
+    test::edit_safetensors_header(d + "/model.safetensors", [](json& header, uint64_t data_size) {
       header[kNorm1]["data_offsets"][1] = data_size + 64;
     });
   });
@@ -183,7 +155,7 @@ TEST(CliErrors, DataOffsetsPastTheEnd) {
 
 TEST(CliErrors, DtypeDisagreesWithTheDataSize) {
   const LogitsRun run = run_logits_on_corrupted_v2_tiny([](const std::string& d) {
-    edit_safetensors_header(d + "/model.safetensors", [](json& header, uint64_t) {
+    test::edit_safetensors_header(d + "/model.safetensors", [](json& header, uint64_t) {
       ASSERT_EQ(header[kOProj]["dtype"], "BF16");
       header[kOProj]["dtype"] = "F32";
     });
@@ -194,7 +166,7 @@ TEST(CliErrors, DtypeDisagreesWithTheDataSize) {
 TEST(CliErrors, OverlappingTensors) {
   // Same dtype and shape, so only the overlap is wrong.
   const LogitsRun run = run_logits_on_corrupted_v2_tiny([](const std::string& d) {
-    edit_safetensors_header(d + "/model.safetensors", [](json& header, uint64_t) {
+    test::edit_safetensors_header(d + "/model.safetensors", [](json& header, uint64_t) {
       ASSERT_EQ(header[kNorm1]["shape"], header[kNorm2]["shape"]);
       header[kNorm2]["data_offsets"] = header[kNorm1]["data_offsets"];
     });
@@ -204,14 +176,14 @@ TEST(CliErrors, OverlappingTensors) {
 
 TEST(CliErrors, MissingTensor) {
   const LogitsRun run = run_logits_on_corrupted_v2_tiny([](const std::string& d) {
-    edit_safetensors_header(d + "/model.safetensors",
+    test::edit_safetensors_header(d + "/model.safetensors",
                             [](json& header, uint64_t) { ASSERT_EQ(header.erase(kOProj), 1u); });
   });
   EXPECT_TRUE(logits_failed_cleanly(run, {kOProj}));
 }
 
 TEST(CliErrors, ShardNamedInTheIndexIsMissing) {
-  const std::string dir = writable_copy("v3-tiny");
+  const std::string dir = test::writable_checkpoint_copy("v3-tiny");
   fs::remove(dir + "/model-00002-of-00002.safetensors");
   const LogitsRun run = run_logits(dir, golden_path("v3-tiny", "inputs.json"));
   EXPECT_TRUE(logits_failed_cleanly(run, {"model-00002-of-00002.safetensors"}));
@@ -223,7 +195,7 @@ TEST(CliErrors, ConfigMissingAField) {
   std::string dir;
   const LogitsRun run = run_logits_on_corrupted_v2_tiny(
       [](const std::string& d) {
-        edit_json_file(d + "/config.json", [](json& config) { config.erase("hidden_size"); });
+        test::edit_json_file(d + "/config.json", [](json& config) { config.erase("hidden_size"); });
       },
       &dir);
   EXPECT_TRUE(logits_failed_cleanly(run, {dir + "/config.json", "hidden_size"}));
@@ -231,7 +203,7 @@ TEST(CliErrors, ConfigMissingAField) {
 
 TEST(CliErrors, ConfigTopkGroupAboveNGroup) {
   const LogitsRun run = run_logits_on_corrupted_v2_tiny([](const std::string& d) {
-    edit_json_file(d + "/config.json", [](json& config) { config["topk_group"] = 6; });
+    test::edit_json_file(d + "/config.json", [](json& config) { config["topk_group"] = 6; });
   });
   EXPECT_TRUE(logits_failed_cleanly(run, {"config.json", "topk_group", "n_group"}));
 }

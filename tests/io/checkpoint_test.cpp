@@ -32,16 +32,6 @@ std::string golden_checkpoint(const std::string& variant) {
   return test::data_path("golden/" + variant + "/checkpoint");
 }
 
-// A private copy of a golden checkpoint that the test may corrupt. The golden
-// files are read-only, so the copies are made owner-writable.
-std::string writable_copy(const std::string& variant) {
-  const std::string dir = test::make_temp_dir();
-  test::copy_tree(golden_checkpoint(variant), dir);
-  for (const auto& entry : fs::directory_iterator(dir))
-    fs::permissions(entry.path(), fs::perms::owner_write, fs::perm_options::add);
-  return dir;
-}
-
 nlohmann::json read_json(const std::string& path) {
   return nlohmann::json::parse(test::read_bytes(path));
 }
@@ -99,13 +89,13 @@ TEST(Checkpoint, AbsentTensorIsNamedWithTheFolder) {
 }
 
 TEST(Checkpoint, IndexNamingADeletedShardFails) {
-  const std::string dir = writable_copy("v3-tiny");
+  const std::string dir = test::writable_checkpoint_copy("v3-tiny");
   fs::remove(dir + "/" + kShard2);
   EXPECT_TRUE(opening_fails_mentioning(dir, {kIndexName, kShard2, "does not exist"}));
 }
 
 TEST(Checkpoint, IndexMappingATensorToTheWrongShardFails) {
-  const std::string dir = writable_copy("v3-tiny");
+  const std::string dir = test::writable_checkpoint_copy("v3-tiny");
   const std::string index_path = dir + "/" + kIndexName;
   nlohmann::json index = read_json(index_path);
   ASSERT_EQ(index["weight_map"]["model.embed_tokens.weight"], kShard1);
@@ -116,21 +106,21 @@ TEST(Checkpoint, IndexMappingATensorToTheWrongShardFails) {
 }
 
 TEST(Checkpoint, IndexThatIsNotJsonFails) {
-  const std::string dir = writable_copy("v3-tiny");
+  const std::string dir = test::writable_checkpoint_copy("v3-tiny");
   const std::string index_path = dir + "/" + kIndexName;
   test::write_bytes(index_path, R"({"weight_map": {"model.embed_tokens.weight": )");
   EXPECT_TRUE(opening_fails_mentioning(dir, {index_path, "not valid JSON"}));
 }
 
 TEST(Checkpoint, IndexWithoutWeightMapFails) {
-  const std::string dir = writable_copy("v3-tiny");
+  const std::string dir = test::writable_checkpoint_copy("v3-tiny");
   const std::string index_path = dir + "/" + kIndexName;
   test::write_bytes(index_path, R"({"metadata": {"total_size": 0}})");
   EXPECT_TRUE(opening_fails_mentioning(dir, {index_path, "weight_map"}));
 }
 
 TEST(Checkpoint, IndexMayNotPointOutsideTheFolder) {
-  const std::string dir = writable_copy("v3-tiny");
+  const std::string dir = test::writable_checkpoint_copy("v3-tiny");
   const std::string index_path = dir + "/" + kIndexName;
   nlohmann::json index = read_json(index_path);
   index["weight_map"]["model.embed_tokens.weight"] = "../" + kShard1;
@@ -139,7 +129,7 @@ TEST(Checkpoint, IndexMayNotPointOutsideTheFolder) {
 }
 
 TEST(Checkpoint, CorruptShardFailsNamingTheShard) {
-  const std::string dir = writable_copy("v3-tiny");
+  const std::string dir = test::writable_checkpoint_copy("v3-tiny");
   const std::string shard_path = dir + "/" + kShard2;
   fs::resize_file(shard_path, fs::file_size(shard_path) - 10);
   EXPECT_TRUE(opening_fails_mentioning(dir, {shard_path, "truncated"}));

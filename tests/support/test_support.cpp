@@ -123,4 +123,29 @@ void copy_tree(const std::string& from, const std::string& to) {
   fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
 }
 
+std::string writable_checkpoint_copy(const std::string& variant) {
+  const std::string dir = make_temp_dir();
+  copy_tree(data_path("golden/" + variant + "/checkpoint"), dir);
+  for (const auto& entry : fs::directory_iterator(dir))
+    fs::permissions(entry.path(), fs::perms::owner_write, fs::perm_options::add);
+  return dir;
+}
+
+void edit_safetensors_header(const std::string& path,
+                             const std::function<void(nlohmann::json&, uint64_t)>& edit) {
+  const std::string bytes = read_bytes(path);
+  uint64_t header_length = 0;
+  for (int i = 7; i >= 0; --i) header_length = (header_length << 8) | static_cast<unsigned char>(bytes[i]);
+  nlohmann::json header = nlohmann::json::parse(bytes.substr(8, header_length));
+  const std::string data = bytes.substr(8 + header_length);
+  edit(header, data.size());
+  write_bytes(path, safetensors_bytes(header.dump(), data));
+}
+
+void edit_json_file(const std::string& path, const std::function<void(nlohmann::json&)>& edit) {
+  nlohmann::json value = nlohmann::json::parse(read_bytes(path));
+  edit(value);
+  write_bytes(path, value.dump(2));
+}
+
 }  // namespace frugal::test

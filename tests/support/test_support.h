@@ -3,6 +3,8 @@
 // frugal binary, comparing float arrays, crafting raw safetensors bytes.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -36,7 +38,15 @@ testing::AssertionResult throws_error_mentioning(const std::function<void()>& ac
                                                  const std::vector<std::string>& parts);
 // Names in `dir` left behind by an AtomicFileWriter ("<target>.tmp.XXXXXX").
 std::vector<std::string> temp_files_in(const std::string& dir);
-// Copies a folder tree (for corrupting a copy of a golden checkpoint).
+// Copies a folder tree.
 void copy_tree(const std::string& from, const std::string& to);
+// A private, owner-writable copy of golden/<variant>/checkpoint for a test to
+// corrupt (the originals may be read-only).
+std::string writable_checkpoint_copy(const std::string& variant);
+// Rewrites the JSON header of a safetensors file, keeping its data section
+// byte for byte; `edit` receives the header and the data section's size.
+void edit_safetensors_header(const std::string& path,
+                             const std::function<void(nlohmann::json&, uint64_t)>& edit);
+void edit_json_file(const std::string& path, const std::function<void(nlohmann::json&)>& edit);
 
 }  // namespace frugal::test

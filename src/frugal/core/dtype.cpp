@@ -77,6 +77,7 @@ float fp8_e5m2_to_f32(uint8_t code) {
 }
 
 void decode_to_f32(DType type, const void* src, std::size_t count, float* dst) {
+  if (count == 0) return;  // empty tensors may have null pointers
   const auto* bytes = static_cast<const unsigned char*>(src);
   switch (type) {
     case DType::F32:

@@ -33,8 +33,9 @@ uint64_t checked_byte_size(const std::string& file, const std::string& name,
   return total;
 }
 
+// Validates one header entry; `data` is the start of the data section.
 TensorView parse_entry(const std::string& file, const std::string& name, const json& entry,
-                       uint64_t data_size) {
+                       const uint8_t* data, uint64_t data_size) {
   auto bad = [&](const auto&... what) { fail(file, ": tensor '", name, "': ", what...); };
   if (!entry.is_object()) bad("header entry is not an object");
   for (const char* key : {"dtype", "shape", "data_offsets"})
@@ -71,7 +72,7 @@ TensorView parse_entry(const std::string& file, const std::string& name, const j
     bad("dtype ", dtype_name(view.dtype), " x shape ", view.shape_string(), " needs ", expected,
         " bytes but data_offsets span ", end - begin);
   view.byte_size = expected;
-  view.data = reinterpret_cast<const uint8_t*>(begin);  // rebased by the caller
+  view.data = data + begin;
   return view;
 }
 
@@ -83,13 +84,15 @@ int64_t TensorView::numel() const {
   return n;
 }
 
-std::string TensorView::shape_string() const {
+std::string shape_string(const std::vector<int64_t>& shape) {
   std::ostringstream out;
   out << '[';
   for (std::size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
   out << ']';
   return out.str();
 }
+
+std::string TensorView::shape_string() const { return frugal::shape_string(shape); }
 
 std::vector<float> TensorView::to_f32() const {
   if (!dtype_is_float(dtype))
@@ -132,9 +135,7 @@ SafetensorsFile::SafetensorsFile(const std::string& path)
       }
       continue;
     }
-    TensorView view = parse_entry(path, name, entry, data_size);
-    view.data = data_start + reinterpret_cast<uint64_t>(view.data);
-    tensors_.emplace(name, std::move(view));
+    tensors_.emplace(name, parse_entry(path, name, entry, data_start, data_size));
   }
   for (const auto& [name, view] : tensors_) {
     if (view.byte_size > 0) spans.emplace_back(static_cast<uint64_t>(view.data - data_start), &view);

@@ -32,6 +32,9 @@ struct TensorView {
   std::vector<float> to_f32() const;
 };
 
+// "[2, 3]"
+std::string shape_string(const std::vector<int64_t>& shape);
+
 class SafetensorsFile {
  public:
   explicit SafetensorsFile(const std::string& path);

@@ -86,10 +86,6 @@ class Fields {
   std::string prefix_;
 };
 
-double yarn_mscale(double factor, double m) {
-  return factor <= 1.0 ? 1.0 : 0.1 * m * std::log(factor) + 1.0;
-}
-
 void parse_rope_scaling(const json& root, const std::string& source, Config& c) {
   // Newer transformers fold rope_scaling into rope_parameters.
   const char* key = root.contains("rope_scaling") && !root["rope_scaling"].is_null()
@@ -174,6 +170,10 @@ void validate(const Fields& f, const Config& c) {
 }
 
 }  // namespace
+
+double yarn_mscale(double factor, double m) {
+  return factor <= 1.0 ? 1.0 : 0.1 * m * std::log(factor) + 1.0;
+}
 
 bool Config::is_moe_layer(int layer) const {
   return n_routed_experts > 0 && layer >= first_k_dense_replace && layer % moe_layer_freq == 0;

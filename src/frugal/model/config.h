@@ -69,6 +69,9 @@ struct Config {
   std::string family_name() const;
 };
 
+// YaRN's magnitude correction (spec 5.3): 1 for factor <= 1, else 0.1 m ln(factor) + 1.
+double yarn_mscale(double factor, double m);
+
 // Parses config.json text; `source` names the file in errors.
 Config parse_config(const std::string& json_text, const std::string& source);
 Config load_config(const std::string& checkpoint_dir);

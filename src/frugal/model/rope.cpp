@@ -6,10 +6,6 @@
 namespace frugal {
 namespace {
 
-double yarn_mscale(double factor, double m) {
-  return factor <= 1.0 ? 1.0 : 0.1 * m * std::log(factor) + 1.0;
-}
-
 // The pair index whose wavelength fits `turns` rotations in the original context.
 double yarn_correction_dim(double turns, int dim, double base, int original_length) {
   return dim * std::log(original_length / (turns * 2.0 * M_PI)) / (2.0 * std::log(base));

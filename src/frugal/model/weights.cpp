@@ -15,12 +15,9 @@ class Binder {
   const TensorView& tensor(const std::string& name, std::initializer_list<int64_t> shape) const {
     const TensorView& view = checkpoint_.get(name);
     const std::vector<int64_t> expected(shape);
-    if (view.shape != expected) {
-      TensorView want;
-      want.shape = expected;
+    if (view.shape != expected)
       fail(checkpoint_.dir(), ": tensor '", name, "' has shape ", view.shape_string(),
-           ", config.json implies ", want.shape_string());
-    }
+           ", config.json implies ", shape_string(expected));
     if (!dtype_is_float(view.dtype))
       fail(checkpoint_.dir(), ": tensor '", name, "' has dtype ", dtype_name(view.dtype),
            ", expected a floating-point type");
