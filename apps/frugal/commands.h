@@ -12,5 +12,8 @@ using Runner = std::function<int()>;
 Runner add_inspect_command(CLI::App& app);
 Runner add_logits_command(CLI::App& app);
 Runner add_compare_command(CLI::App& app);
+Runner add_tokenize_command(CLI::App& app);
+Runner add_generate_command(CLI::App& app);
+Runner add_chat_command(CLI::App& app);
 
 }  // namespace frugal::cli

@@ -21,6 +21,9 @@ int main(int argc, char** argv) {
   add(frugal::cli::add_inspect_command);
   add(frugal::cli::add_logits_command);
   add(frugal::cli::add_compare_command);
+  add(frugal::cli::add_tokenize_command);
+  add(frugal::cli::add_generate_command);
+  add(frugal::cli::add_chat_command);
 
   try {
     app.parse(argc, argv);

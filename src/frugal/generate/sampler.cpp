@@ -1,6 +1,7 @@
 #include "frugal/generate/sampler.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <limits>
@@ -112,26 +113,46 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
   double p_max = 0.0;
   for (Candidate& c : pool_) p_max = std::max(p_max, c.p /= sum);
 
-  // min-p (and zero probabilities) remove tokens outright: [begin, eligible).
+  // min-p (and zero probabilities) remove tokens outright: the eligible
+  // tokens are moved to [begin, eligible), in no particular order.
   const double min_keep = static_cast<double>(params_.min_p) * p_max;
-  const auto eligible = std::partition(pool_.begin(), pool_.end(),
-                                       [&](const Candidate& c) { return c.p > 0.0 && c.p >= min_keep; });
+  const auto is_eligible = [&](const Candidate& c) { return c.p > 0.0 && c.p >= min_keep; };
+  double eligible_mass = 0.0;  // in pool order, before the partition shuffles it
+  for (const Candidate& c : pool_)
+    if (is_eligible(c)) eligible_mass += c.p;
+  const auto eligible = std::partition(pool_.begin(), pool_.end(), is_eligible);
 
-  // top-p. Tokens with p < (1 - top_p) / |pool| hold less than 1 - top_p in
-  // total, so the nucleus lies among the others: sort only those. If rounding
-  // keeps their walk short of top_p while some were set aside, redo the walk
-  // over every eligible token.
-  const double top_p = params_.top_p;
-  const bool use_top_p = params_.top_p < 1.0f;
-  auto sorted_end = eligible;
-  if (use_top_p) {
-    const double bound = (1.0 - top_p) / static_cast<double>(pool_.size());
-    sorted_end = std::partition(pool_.begin(), eligible, [&](const Candidate& c) { return c.p >= bound; });
-  }
-  std::sort(pool_.begin(), sorted_end, before);
-  auto kept_end = sorted_end;
-  if (use_top_p) {
-    const auto walk = [&](auto end) {  // end of the nucleus, or `end` if top_p is not reached
+  // Both top-p and the draw walk the tokens in descending order and stop
+  // early, so only an upper set {p >= bound} need be sorted: the walk over it
+  // is exactly the start of the walk over every eligible token, and whenever
+  // it stops inside it the result is right. The bound keeps whole octaves of
+  // probability, from the top, until they hold more than the walk needs; if
+  // rounding makes the walk run off the end of the upper set anyway, every
+  // eligible token is sorted and walked instead.
+  const auto octave_bound = [](auto first, auto last, double needed) {
+    std::array<double, 64> mass{};  // [b]: p in [2^-b, 2^(1-b)); [63]: every p < 2^-62
+    for (auto it = first; it != last; ++it)
+      if (it->p > 0.0) mass[static_cast<std::size_t>(std::min(63, -std::ilogb(it->p)))] += it->p;
+    double included = 0.0;
+    for (int b = 0; b < 63; ++b)
+      if ((included += mass[static_cast<std::size_t>(b)]) > needed) return std::ldexp(1.0, -b);
+    return 0.0;
+  };
+  const auto sort_upper_set = [&](double bound) {  // returns the end of the sorted upper set
+    const auto end = bound > 0.0 ? std::partition(pool_.begin(), eligible,
+                                                  [&](const Candidate& c) { return c.p >= bound; })
+                                 : eligible;
+    std::sort(pool_.begin(), end, before);
+    return end;
+  };
+
+  // top-p: the nucleus is [begin, kept_end). The mass needed is taken over
+  // the whole pool, min-p's dropped tokens included.
+  auto kept_end = eligible;
+  double kept_mass = eligible_mass;
+  if (params_.top_p < 1.0f) {
+    const double top_p = params_.top_p;
+    const auto nucleus_end = [&](auto end) {  // end of the nucleus, or `end` if top_p is not reached
       double cumulative = 0.0;
       for (auto it = pool_.begin(); it != end; ++it) {
         cumulative += it->p;
@@ -139,23 +160,34 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
       }
       return end;
     };
-    kept_end = walk(sorted_end);
+    const auto sorted_end = sort_upper_set(octave_bound(pool_.begin(), pool_.end(), top_p));
+    kept_end = nucleus_end(sorted_end);
     if (kept_end == sorted_end && sorted_end != eligible) {
-      std::sort(pool_.begin(), eligible, before);
-      kept_end = walk(eligible);
+      sort_upper_set(0.0);
+      kept_end = nucleus_end(eligible);
     }
+    kept_mass = 0.0;  // in descending order
+    for (auto it = pool_.begin(); it != kept_end; ++it) kept_mass += it->p;
   }
 
-  // Renormalise the survivors and draw.
-  double kept_sum = 0.0;
-  for (auto it = pool_.begin(); it != kept_end; ++it) kept_sum += it->p;
+  // Renormalise the survivors [begin, kept_end) and draw. Without top-p they
+  // are not sorted yet: sort the upper set holding more than u of their mass.
   const double u = static_cast<double>(rng_() >> 11) * 0x1.0p-53;
-  double cumulative = 0.0;
-  for (auto it = pool_.begin(); it != kept_end; ++it) {
-    cumulative += it->p / kept_sum;
-    if (cumulative > u) return it->id;
+  const auto draw = [&](auto end) {  // the drawn token, or `end` if u is not reached
+    double cumulative = 0.0;
+    for (auto it = pool_.begin(); it != end; ++it)
+      if ((cumulative += it->p / kept_mass) > u) return it;
+    return end;
+  };
+  auto sorted_end = kept_end;
+  if (params_.top_p >= 1.0f) sorted_end = sort_upper_set(octave_bound(pool_.begin(), kept_end, u * kept_mass));
+  auto chosen = draw(sorted_end);
+  if (chosen == sorted_end && sorted_end != kept_end) {
+    sort_upper_set(0.0);
+    chosen = draw(kept_end);
   }
-  return (kept_end - 1)->id;
+  if (chosen == kept_end) --chosen;  // rounding left u unreached: the last survivor
+  return chosen->id;
 }
 
 }  // namespace frugal

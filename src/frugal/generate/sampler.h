@@ -20,17 +20,21 @@
 //      at least one token). min-p: drop tokens with p < min_p * p_max. The
 //      survivors are those kept by both (min-p is relative to p_max, which
 //      top-p never removes, so the two commute).
-//   7. Renormalise the survivors (q = p / sum of kept p) and draw:
-//      u = (rng() >> 11) * 2^-53 in [0, 1) from a std::mt19937_64 seeded with
-//      `seed` (exactly one draw per non-greedy call); walk the survivors in
-//      the step-6 order accumulating q and return the first id at which the
-//      sum exceeds u (the last survivor if rounding leaves u unreached).
+//   7. Renormalise the survivors (q = p / their total, summed in descending
+//      order after top-p, else in id order; with top-k in selection order)
+//      and draw: u = (rng() >> 11) * 2^-53 in [0, 1) from a std::mt19937_64
+//      seeded with `seed` (exactly one draw per non-greedy call); walk the
+//      survivors in the step-6 order accumulating q and return the first id
+//      at which the sum exceeds u (the last survivor if rounding leaves u
+//      unreached).
 //
 // Same seed, same sequence of (logits, context) calls => same tokens.
-// Cost per call for a vocabulary V: O(V + |context|) plus a sort of the
-// candidates: with top_k set only the k best are sorted; with top_p set,
-// tokens below the exact bound (1 - top_p) / n (n candidates) are pruned
-// before sorting (a full sort is the fallback when rounding defeats the bound).
+// Cost per call for a vocabulary V: O(V + |context|) plus a sort. top_k uses
+// nth_element, so at most k tokens are ever sorted. Beyond that, the top-p
+// walk and the draw stop early, so only the most likely tokens are sorted:
+// whole octaves of probability, from the top, holding more mass than the walk
+// needs. This is exact: the walk over them is the start of the full walk, and
+// a full sort is the fallback should rounding make it run past them.
 #include <cstdint>
 #include <random>
 #include <span>

@@ -279,6 +279,14 @@ Config parse_config(const std::string& json_text, const std::string& source) {
   c.max_position_embeddings = f.integer("max_position_embeddings", 4096);
   c.rms_norm_eps = f.number("rms_norm_eps", 1e-6);
   c.tie_word_embeddings = f.boolean("tie_word_embeddings", false);
+  if (f.present("eos_token_id")) {
+    const json& eos = root["eos_token_id"];
+    for (const json& id : eos.is_array() ? eos : json::array({eos})) {
+      if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= c.vocab_size)
+        f.bad("eos_token_id", "must be token ids below vocab_size, got " + eos.dump());
+      c.eos_token_ids.push_back(id.get<int32_t>());
+    }
+  }
 
   const std::string act = f.text("hidden_act", "silu");
   if (act != "silu") f.bad("hidden_act", "is \"" + act + "\"; DeepSeek models use silu");

@@ -3,8 +3,10 @@
 // DeepseekV2ForCausalLM or DeepseekV3ForCausalLM (spec section 1). Absent
 // fields take the defaults of DeepSeek's ModelArgs; impossible values are
 // rejected with the name of the field.
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace frugal {
 
@@ -57,6 +59,7 @@ struct Config {
   int max_position_embeddings = 4096;
   double rms_norm_eps = 1e-6;
   bool tie_word_embeddings = false;
+  std::vector<int32_t> eos_token_ids;  // eos_token_id: one id or a list (may be empty)
 
   // FP8 block scaling (quantization_config.weight_block_size), 0 = absent.
   int weight_block_rows = 0;

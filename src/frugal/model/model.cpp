@@ -82,7 +82,12 @@ void Model::forward(const int32_t* tokens, int64_t n, KvCache& cache, float* log
            h.data());
   if (options.trace) options.trace->add("hidden.final_norm", h.data(), n * D);
   if (final_hidden != nullptr) std::copy(h.begin(), h.end(), final_hidden);
-  if (logits != nullptr) linear(h.data(), n, weights_.lm_head, logits);
+  if (logits == nullptr) return;
+  if (options.last_logits_only) {
+    linear(h.data() + (n - 1) * D, 1, weights_.lm_head, logits);
+  } else {
+    linear(h.data(), n, weights_.lm_head, logits);
+  }
 }
 
 void Model::mtp_forward(int k, const float* previous_hidden, const int32_t* next_tokens,

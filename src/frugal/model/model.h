@@ -31,6 +31,9 @@ struct ForwardOptions {
   // Attention form for chunks of more than one token; single tokens always
   // use the absorbed (latent) form.
   AttentionForm prefill_attention = AttentionForm::Naive;
+  // Compute logits for the last token only (logits then holds [1, V]): a
+  // prompt's prefill needs no others.
+  bool last_logits_only = false;
   ForwardTrace* trace = nullptr;
 };
 
