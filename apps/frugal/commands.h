@@ -15,5 +15,6 @@ Runner add_compare_command(CLI::App& app);
 Runner add_tokenize_command(CLI::App& app);
 Runner add_generate_command(CLI::App& app);
 Runner add_chat_command(CLI::App& app);
+Runner add_init_command(CLI::App& app);
 
 }  // namespace frugal::cli
