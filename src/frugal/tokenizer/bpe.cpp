@@ -1,15 +1,41 @@
 #include "frugal/tokenizer/bpe.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "frugal/core/error.h"
 #include "frugal/tokenizer/byte_level.h"
 
 namespace frugal {
 
+namespace {
+
+std::atomic<uint64_t> g_next_instance{1};
+
+// One thread's memory of encoded pieces: piece -> a span of `ids`.
+struct PieceCache {
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  uint64_t owner = 0;
+  std::unordered_map<std::string, std::pair<uint32_t, uint32_t>, Hash, std::equal_to<>> spans;
+  std::vector<int32_t> ids;
+
+  static constexpr std::size_t kMaxEntries = 1 << 16;
+  void reset(uint64_t new_owner) {
+    owner = new_owner;
+    spans.clear();
+    ids.clear();
+  }
+};
+
+}  // namespace
+
 BytePairEncoder::BytePairEncoder(const std::unordered_map<std::string, int32_t>& vocab,
                                  const std::vector<std::pair<std::string, std::string>>& merges,
-                                 const std::string& source) {
+                                 const std::string& source)
+    : instance_(g_next_instance.fetch_add(1)) {
   const auto& alphabet = byte_to_unicode();
   for (int b = 0; b < 256; ++b) {
     const auto it = vocab.find(alphabet[b]);
@@ -18,18 +44,48 @@ BytePairEncoder::BytePairEncoder(const std::unordered_map<std::string, int32_t>&
            "\"); byte-level BPE needs all 256");
     byte_token_[b] = it->second;
   }
-  merges_.reserve(merges.size() * 2);
+  std::size_t capacity = 16;
+  while (capacity < merges.size() * 2) capacity *= 2;
+  table_.assign(capacity, Merge{});
+  mask_ = capacity - 1;
   for (std::size_t rank = 0; rank < merges.size(); ++rank) {
     const auto& [left, right] = merges[rank];
     const auto l = vocab.find(left), r = vocab.find(right), m = vocab.find(left + right);
     if (l == vocab.end() || r == vocab.end() || m == vocab.end())
       fail(source, ": merge ", rank, " \"", left, " ", right, "\" uses a token that is not in the vocabulary");
     // A repeated pair keeps its first (highest-priority) rank.
-    merges_.try_emplace(key(l->second, r->second), Merge{static_cast<int32_t>(rank), m->second});
+    const uint64_t k = key(l->second, r->second);
+    uint64_t slot = slot_of(k) & mask_;
+    while (table_[slot].key != kEmpty && table_[slot].key != k) slot = (slot + 1) & mask_;
+    if (table_[slot].key == kEmpty) table_[slot] = Merge{k, static_cast<int32_t>(rank), m->second};
   }
 }
 
+
+thread_local PieceCache t_cache;
+
+void BytePairEncoder::clear_thread_cache() { t_cache.reset(0); }
+
 void BytePairEncoder::encode(std::string_view piece, std::vector<int32_t>& out) const {
+  if (piece.size() > kCachedPieceBytes) {
+    merge(piece, out);
+    return;
+  }
+  PieceCache& cache = t_cache;
+  if (cache.owner != instance_ || cache.spans.size() >= PieceCache::kMaxEntries) cache.reset(instance_);
+  if (const auto it = cache.spans.find(piece); it != cache.spans.end()) {
+    const auto [begin, count] = it->second;
+    out.insert(out.end(), cache.ids.begin() + begin, cache.ids.begin() + begin + count);
+    return;
+  }
+  const std::size_t first = out.size();
+  merge(piece, out);
+  const auto begin = static_cast<uint32_t>(cache.ids.size());
+  cache.ids.insert(cache.ids.end(), out.begin() + static_cast<std::ptrdiff_t>(first), out.end());
+  cache.spans.emplace(std::string(piece), std::pair{begin, static_cast<uint32_t>(out.size() - first)});
+}
+
+void BytePairEncoder::merge(std::string_view piece, std::vector<int32_t>& out) const {
   const auto n = static_cast<int32_t>(piece.size());
   if (n == 0) return;
   if (n == 1) {
