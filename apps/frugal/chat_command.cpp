@@ -34,7 +34,6 @@ void install_interrupt_handler() {
 
 struct ChatOptions {
   GenerationFlags flags;
-  std::string reasoning = "show";
 };
 
 int run_chat(ChatOptions& o) {
@@ -45,9 +44,7 @@ int run_chat(ChatOptions& o) {
   const int64_t context = std::min<int64_t>(o.flags.context > 0 ? o.flags.context : 4096,
                                             model.config().max_position_embeddings);
   Session session(model, context);
-  const ReasoningDisplay display = o.reasoning == "hide" ? ReasoningDisplay::Hide
-                                   : o.reasoning == "raw" ? ReasoningDisplay::Raw
-                                                          : ReasoningDisplay::Show;
+  const ReasoningDisplay display = o.flags.reasoning_display();
   const bool interactive = ::isatty(STDIN_FILENO) == 1;
 
   std::vector<ChatMessage> history;
@@ -111,8 +108,6 @@ Runner add_chat_command(CLI::App& app) {
   auto o = std::make_shared<ChatOptions>();
   CLI::App* command = app.add_subcommand("chat", "Talk with a model: multi-turn, streaming");
   o->flags.add_to(*command, 1024);
-  command->add_option("--reasoning", o->reasoning, "How to show R1-style reasoning")
-      ->check(CLI::IsMember({"show", "hide", "raw"}));
   return [o] { return run_chat(*o); };
 }
 

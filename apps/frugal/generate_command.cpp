@@ -22,7 +22,6 @@ struct GenerateOptions {
   std::string prompt;
   std::string ids;
   bool chat = false;
-  std::string reasoning = "show";
   bool json = false;
 };
 
@@ -76,9 +75,7 @@ int run_generate(GenerateOptions& o) {
   const int64_t context = o.flags.context > 0 ? o.flags.context : std::min(wanted, max_context);
   Session session(model, context);
 
-  const ReasoningDisplay display = o.reasoning == "hide" ? ReasoningDisplay::Hide
-                                   : o.reasoning == "raw" ? ReasoningDisplay::Raw
-                                                          : ReasoningDisplay::Show;
+  const ReasoningDisplay display = o.flags.reasoning_display();
   ReplyPrinter printer(opens_reasoning, display);
   TextCallback on_text;
   if (!o.json && t != nullptr) on_text = [&](std::string_view text) { printer.print(text); };
@@ -121,8 +118,6 @@ Runner add_generate_command(CLI::App& app) {
   command->add_option("--prompt", o->prompt, "Prompt text");
   command->add_option("--ids", o->ids, "Prompt as comma-separated token ids (models without a tokenizer)");
   command->add_flag("--chat", o->chat, "Format the prompt as a user turn of the model's chat convention");
-  command->add_option("--reasoning", o->reasoning, "How to show R1-style reasoning")
-      ->check(CLI::IsMember({"show", "hide", "raw"}));
   command->add_flag("--json", o->json, "Print the result and figures as one JSON object instead");
   return [o] { return run_generate(*o); };
 }

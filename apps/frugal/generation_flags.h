@@ -12,6 +12,7 @@
 #include "frugal/model/model.h"
 #include "frugal/tokenizer/chat_format.h"
 #include "frugal/tokenizer/tokenizer.h"
+#include "reply_printer.h"
 
 namespace frugal::cli {
 
@@ -28,6 +29,7 @@ struct GenerationFlags {
   std::vector<std::string> stop;
   bool ignore_eos = false;
   int threads = 0;
+  std::string reasoning = "show";
 
   void add_to(CLI::App& command, int64_t default_max_tokens);
   // Applies --threads, loads the tokenizer (required, or only if present).
@@ -36,6 +38,7 @@ struct GenerationFlags {
   // Sampling (with the seed drawn if not given), limits and stop tokens.
   GenerationOptions options(const Model& model, const Tokenizer* tokenizer) const;
   uint64_t seed_used() const { return drawn_seed_; }
+  ReasoningDisplay reasoning_display() const;
 
  private:
   mutable uint64_t drawn_seed_ = 0;
