@@ -16,5 +16,6 @@ Runner add_tokenize_command(CLI::App& app);
 Runner add_generate_command(CLI::App& app);
 Runner add_chat_command(CLI::App& app);
 Runner add_init_command(CLI::App& app);
+Runner add_bench_command(CLI::App& app);
 
 }  // namespace frugal::cli

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   add(frugal::cli::add_generate_command);
   add(frugal::cli::add_chat_command);
   add(frugal::cli::add_init_command);
+  add(frugal::cli::add_bench_command);
 
   try {
     app.parse(argc, argv);

@@ -33,6 +33,12 @@ std::span<const float> Session::feed(std::span<const int32_t> tokens) {
   return logits_;
 }
 
+void Session::fill_synthetic(int64_t n, uint64_t seed) {
+  reset();
+  cache_.fill_random(n, seed);
+  tokens_.assign(static_cast<std::size_t>(n), -1);
+}
+
 std::size_t Session::reuse_prefix(std::span<const int32_t> prompt) {
   std::size_t common = 0;
   while (common < tokens_.size() && common < prompt.size() && tokens_[common] == prompt[common]) ++common;

@@ -29,6 +29,9 @@ class Session {
   // returns its length (the tokens of `prompt` that need not be fed again).
   std::size_t reuse_prefix(std::span<const int32_t> prompt);
   void reset() { reuse_prefix({}); }
+  // Benchmarks: `n` cached positions of random latents (token id -1, which no
+  // prompt matches), to measure decoding at depth without a long prefill.
+  void fill_synthetic(int64_t n, uint64_t seed);
 
   // KV cache bytes holding the current tokens, and allocated in all.
   std::size_t kv_bytes_in_use() const { return tokens_.size() * cache_.bytes_per_token(); }

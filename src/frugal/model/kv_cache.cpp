@@ -42,6 +42,26 @@ const float* KvCache::rope_key(int layer, int64_t position) const {
   return rope_key_.data() + (static_cast<std::size_t>(layer) * capacity_ + position) * rope_dim_;
 }
 
+void KvCache::fill_random(int64_t n, uint64_t seed) {
+  reserve(0, 0, n);
+  uint64_t state = seed * 0x9E3779B97F4A7C15ull + 1;
+  auto next = [&state] {  // xorshift64*: values in [-sqrt(3), sqrt(3)), unit RMS
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    return (static_cast<float>((state * 0x2545F4914F6CDD1Dull) >> 40) / 16777216.0f * 2.0f - 1.0f) * 1.7320508f;
+  };
+  for (int layer = 0; layer < layers(); ++layer) {
+    for (int64_t t = 0; t < n; ++t) {
+      float* latent_row = latent(layer, t);
+      for (int i = 0; i < latent_dim_; ++i) latent_row[i] = next();
+      float* key_row = rope_key(layer, t);
+      for (int i = 0; i < rope_dim_; ++i) key_row[i] = next();
+    }
+    filled_[layer] = n;
+  }
+}
+
 std::size_t KvCache::bytes_per_token() const {
   return filled_.size() * static_cast<std::size_t>(latent_dim_ + rope_dim_) * sizeof(float);
 }

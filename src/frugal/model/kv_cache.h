@@ -29,6 +29,10 @@ class KvCache {
   void mark_filled(int layer, int64_t end) { filled_.at(layer) = end; }
   // Forget everything from position `end` on (all layers).
   void truncate(int64_t end);
+  // Fills positions [0, n) of every layer with random vectors of unit RMS
+  // (benchmarks of decode at depth: attention's cost does not depend on the
+  // values, and a real prefill of 16K tokens would dominate the run).
+  void fill_random(int64_t n, uint64_t seed);
 
   float* latent(int layer, int64_t position);
   float* rope_key(int layer, int64_t position);

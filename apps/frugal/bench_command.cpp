@@ -1,0 +1,183 @@
+// frugal bench --model DIR [--weights auto] [--prompt 512] [--gen 128]
+//              [--depth 0,4096,16384] [--threads N] [--json]
+// Measures, in one run: the machine's read bandwidth, then at each context
+// depth prefill tokens/s, decode tokens/s, the decode floor (bytes read per
+// token over the bandwidth) and the share of it reached, and peak RSS.
+//
+// JSON fields (numbers): bandwidth_bytes_per_s, weight_bytes_per_token,
+// prompt_tokens, gen_tokens, threads, peak_rss_bytes, and per depth: depth,
+// prefill_tokens_per_s, decode_tokens_per_s, kv_bytes_read_per_token,
+// decode_floor_tokens_per_s, decode_percent_of_floor. The top level repeats
+// the first depth's fields; `depths` lists all of them.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <sstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "frugal/core/cpu_features.h"
+#include "frugal/core/error.h"
+#include "frugal/core/memory_bandwidth.h"
+#include "frugal/core/thread_pool.h"
+#include "frugal/generate/session.h"
+#include "frugal/model/model_stats.h"
+
+namespace frugal::cli {
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+struct BenchOptions {
+  std::string model;
+  std::string weights = "auto";
+  int64_t prompt = 512;
+  int64_t gen = 128;
+  std::string depths = "0";
+  int threads = 0;
+  bool json = false;
+};
+
+std::vector<int64_t> parse_depths(const std::string& text) {
+  std::vector<int64_t> depths;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    std::size_t used = 0;
+    long long value = -1;
+    try {
+      value = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != item.size() || value < 0) fail("--depth: \"", item, "\" is not a token count");
+    depths.push_back(value);
+  }
+  if (depths.empty()) fail("--depth: no depths given");
+  return depths;
+}
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+int64_t peak_rss_bytes() {
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<int64_t>(usage.ru_maxrss) * 1024;
+}
+
+int run_bench(const BenchOptions& o) {
+  if (o.threads > 0) ThreadPool::set_global_threads(o.threads);
+  if (o.prompt < 1 || o.gen < 1) fail("--prompt and --gen must be at least 1");
+  const std::vector<int64_t> depths = parse_depths(o.depths);
+  const Model model(o.model);
+  const Config& c = model.config();
+  const ModelStats stats = compute_model_stats(model.checkpoint(), c);
+  const int threads = ThreadPool::global().num_threads();
+  std::fprintf(stderr, "model %s: %s, %.2fB parameters, %.2fB active, %.0f MB of weights read per token\n",
+               o.model.c_str(), c.family_name().c_str(), stats.total_parameters / 1e9, stats.active_parameters / 1e9,
+               stats.weight_bytes_per_token / 1e6);
+  std::fprintf(stderr, "%d thread(s), cpu: %s\n", threads, describe_cpu().c_str());
+
+  std::mt19937 rng(1234);
+  std::uniform_int_distribution<int32_t> token(0, c.vocab_size - 1);
+  std::vector<int32_t> prompt(static_cast<std::size_t>(o.prompt));
+  for (int32_t& t : prompt) t = token(rng);
+
+  struct Timing {
+    int64_t depth;
+    double prefill_seconds, decode_seconds;
+  };
+  std::vector<Timing> timings;
+  for (int64_t depth : depths) {
+    const int64_t context = depth + o.prompt + o.gen;
+    if (context > c.max_position_embeddings)
+      fail("depth ", depth, " + prompt + gen = ", context, " tokens exceeds max_position_embeddings (",
+           c.max_position_embeddings, ")");
+    Session session(model, context);
+    session.fill_synthetic(depth, static_cast<uint64_t>(depth) + 1);
+    std::fprintf(stderr, "depth %lld: prefill %lld tokens...", static_cast<long long>(depth),
+                 static_cast<long long>(o.prompt));
+    const auto prefill_start = Clock::now();
+    std::span<const float> logits = session.feed(prompt);
+    const double prefill_seconds = seconds_since(prefill_start);
+    std::fprintf(stderr, " %.1f tokens/s; decode %lld tokens...", o.prompt / prefill_seconds,
+                 static_cast<long long>(o.gen));
+    const auto decode_start = Clock::now();
+    for (int64_t i = 0; i < o.gen; ++i) {
+      const auto next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+      logits = session.feed(std::span(&next, 1));
+    }
+    timings.push_back({depth, prefill_seconds, seconds_since(decode_start)});
+    std::fprintf(stderr, " %.2f tokens/s\n", o.gen / timings.back().decode_seconds);
+  }
+  // Peak RSS of the model's run, before the bandwidth buffer is allocated.
+  const int64_t peak_rss = peak_rss_bytes();
+  std::fprintf(stderr, "measuring read bandwidth...\n");
+  const BandwidthMeasurement bandwidth = measure_read_bandwidth();
+
+  json results = json::array();
+  for (const Timing& t : timings) {
+    const int64_t depth = t.depth;
+    const double prefill_seconds = t.prefill_seconds;
+    const double decode_tps = o.gen / t.decode_seconds;
+    // Each decoded token reads the active weights and the whole latent cache.
+    const double kv_bytes = static_cast<double>(c.num_hidden_layers) * (c.kv_lora_rank + c.qk_rope_head_dim) *
+                            sizeof(float) * (depth + o.prompt + o.gen / 2.0);
+    const double floor_tps = bandwidth.bytes_per_second / (static_cast<double>(stats.weight_bytes_per_token) + kv_bytes);
+    results.push_back({{"depth", depth},
+                       {"prefill_tokens_per_s", o.prompt / prefill_seconds},
+                       {"decode_tokens_per_s", decode_tps},
+                       {"kv_bytes_read_per_token", kv_bytes},
+                       {"decode_floor_tokens_per_s", floor_tps},
+                       {"decode_percent_of_floor", 100.0 * decode_tps / floor_tps}});
+  }
+
+  json out = {{"model", o.model},
+              {"weights", o.weights},
+              {"cpu", describe_cpu()},
+              {"threads", threads},
+              {"bandwidth_bytes_per_s", bandwidth.bytes_per_second},
+              {"weight_bytes_per_token", stats.weight_bytes_per_token},
+              {"parameters_active_per_token", stats.active_parameters},
+              {"prompt_tokens", o.prompt},
+              {"gen_tokens", o.gen},
+              {"peak_rss_bytes", peak_rss},
+              {"depths", results}};
+  for (const auto& [key, value] : results.front().items()) out[key] = value;
+  if (o.json) {
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  std::printf("%-8s %14s %14s %14s %9s\n", "depth", "prefill t/s", "decode t/s", "floor t/s", "of floor");
+  for (const json& r : results)
+    std::printf("%-8lld %14.1f %14.2f %14.1f %8.0f%%\n", static_cast<long long>(r["depth"].get<int64_t>()),
+                r["prefill_tokens_per_s"].get<double>(), r["decode_tokens_per_s"].get<double>(),
+                r["decode_floor_tokens_per_s"].get<double>(), r["decode_percent_of_floor"].get<double>());
+  std::printf("bandwidth %.1f GB/s (best of %d passes over %.1f GiB), %.0f MB weights/token, peak RSS %.2f GB, "
+              "%d threads, cpu %s\n",
+              bandwidth.bytes_per_second / 1e9, bandwidth.passes, bandwidth.buffer_bytes / double(1 << 30),
+              stats.weight_bytes_per_token / 1e6, peak_rss / 1e9, threads, describe_cpu().c_str());
+  return 0;
+}
+
+}  // namespace
+
+Runner add_bench_command(CLI::App& app) {
+  auto o = std::make_shared<BenchOptions>();
+  CLI::App* command = app.add_subcommand("bench", "Measure prefill and decode speed against the bandwidth floor");
+  command->add_option("--model", o->model, "Hugging Face checkpoint folder")->required();
+  command->add_option("--weights", o->weights, "Weight format (auto: as stored)")->check(CLI::IsMember({"auto"}));
+  command->add_option("--prompt", o->prompt, "Prompt tokens to prefill")->capture_default_str();
+  command->add_option("--gen", o->gen, "Tokens to decode")->capture_default_str();
+  command->add_option("--depth", o->depths, "Context depths, comma-separated")->capture_default_str();
+  command->add_option("--threads", o->threads, "Worker threads (default: all cores)")->check(CLI::Range(1, 1024));
+  command->add_flag("--json", o->json, "Print one JSON object");
+  return [o] { return run_bench(*o); };
+}
+
+}  // namespace frugal::cli

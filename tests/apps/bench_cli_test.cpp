@@ -1,0 +1,39 @@
+// `frugal bench --json` reports the documented fields with sane values.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "support/golden.h"
+
+namespace frugal {
+namespace {
+
+TEST(BenchCli, ReportsSpeedsFloorsAndDepths) {
+  const auto result = test::run_frugal("bench --model '" + test::golden_dir("v2-tiny") +
+                                       "/checkpoint' --prompt 16 --gen 8 --depth 0,32 --threads 2 --json 2>/dev/null");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const auto out = nlohmann::json::parse(result.output);
+  for (const char* field : {"decode_tokens_per_s", "prefill_tokens_per_s", "decode_floor_tokens_per_s",
+                            "decode_percent_of_floor", "bandwidth_bytes_per_s", "weight_bytes_per_token",
+                            "peak_rss_bytes"})
+    EXPECT_GT(out[field].get<double>(), 0.0) << field;
+  ASSERT_EQ(out["depths"].size(), 2u);
+  EXPECT_EQ(out["depths"][1]["depth"].get<int>(), 32);
+  EXPECT_EQ(out["decode_tokens_per_s"], out["depths"][0]["decode_tokens_per_s"]);
+  // The floor at depth 32 reads more cache bytes than at depth 0.
+  EXPECT_GT(out["depths"][1]["kv_bytes_read_per_token"].get<double>(),
+            out["depths"][0]["kv_bytes_read_per_token"].get<double>());
+  const double percent = out["decode_percent_of_floor"].get<double>();
+  EXPECT_NEAR(percent, 100.0 * out["decode_tokens_per_s"].get<double>() / out["decode_floor_tokens_per_s"].get<double>(),
+              1e-6 * percent);
+  EXPECT_EQ(out["threads"].get<int>(), 2);
+}
+
+TEST(BenchCli, RejectsDepthsBeyondTheModelsContext) {
+  const auto result = test::run_frugal("bench --model '" + test::golden_dir("v2-tiny") + "/checkpoint' --depth 300");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.output.find("max_position_embeddings"), std::string::npos) << result.output;
+}
+
+}  // namespace
+}  // namespace frugal
