@@ -10,7 +10,8 @@ namespace {
 
 TEST(BenchCli, ReportsSpeedsFloorsAndDepths) {
   const auto result = test::run_frugal("bench --model '" + test::golden_dir("v2-tiny") +
-                                       "/checkpoint' --prompt 16 --gen 8 --depth 0,32 --threads 2 --json 2>/dev/null");
+                                       "/checkpoint' --prompt 16 --gen 8 --depth 0,32 --threads 2 --json",
+                                       /*stderr_too=*/false);
   ASSERT_EQ(result.exit_code, 0) << result.output;
   const auto out = nlohmann::json::parse(result.output);
   for (const char* field : {"decode_tokens_per_s", "prefill_tokens_per_s", "decode_floor_tokens_per_s",

@@ -19,7 +19,7 @@ namespace {
 using json = nlohmann::json;
 
 json run_json(const std::string& arguments) {
-  const auto result = test::run_frugal(arguments + " 2>/dev/null");
+  const auto result = test::run_frugal(arguments, /*stderr_too=*/false);
   EXPECT_EQ(result.exit_code, 0) << result.output;
   return json::parse(result.output);
 }
@@ -149,7 +149,7 @@ TEST(TokenizeCli, JsonlLinesGetTheGoldenIds) {
   }
   test::write_bytes(dir + "/in.jsonl", input);
   const auto result = test::run_frugal("tokenize --tokenizer '" + test::deepseek_tokenizer_dir() + "' --jsonl '" + dir +
-                                       "/in.jsonl' 2>/dev/null");
+                                       "/in.jsonl'", /*stderr_too=*/false);
   ASSERT_EQ(result.exit_code, 0) << result.output;
   std::istringstream out(result.output);
   std::size_t n = 0;

@@ -39,8 +39,8 @@ std::string make_temp_dir() {
   return pattern;
 }
 
-CommandResult run_frugal(const std::string& arguments) {
-  const std::string command = std::string("'") + FRUGAL_BINARY + "' " + arguments + " 2>&1";
+CommandResult run_frugal(const std::string& arguments, bool stderr_too) {
+  const std::string command = std::string("'") + FRUGAL_BINARY + "' " + arguments + (stderr_too ? " 2>&1" : " 2>/dev/null");
   FILE* pipe = ::popen(command.c_str(), "r");
   if (pipe == nullptr) throw std::runtime_error("popen failed: " + command);
   CommandResult result;

@@ -22,8 +22,9 @@ struct CommandResult {
   bool crashed = false;    // killed by a signal (segfault, abort, ...)
   std::string output;      // stdout and stderr together
 };
-// Runs the frugal binary with the given (shell-quoted) arguments.
-CommandResult run_frugal(const std::string& arguments);
+// Runs the frugal binary with the given (shell-quoted) arguments; `output`
+// holds stdout and stderr together, or stdout alone when `stderr_too` is false.
+CommandResult run_frugal(const std::string& arguments, bool stderr_too = true);
 
 float max_abs_diff(const float* a, const float* b, std::size_t n);
 float max_abs(const float* a, std::size_t n);
