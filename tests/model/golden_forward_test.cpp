@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "frugal/core/cpu_features.h"
 #include "frugal/core/error.h"
 #include "frugal/core/thread_pool.h"
 #include "frugal/io/safetensors.h"
@@ -186,6 +187,33 @@ TEST(ModelTest, ThreadCountDoesNotChangeTheNumbers) {
   ThreadPool::set_global_threads(2);
   EXPECT_EQ(results[0], results[1]);
   EXPECT_EQ(results[0], results[2]);
+}
+
+}  // namespace
+}  // namespace frugal
+
+namespace frugal {
+namespace {
+
+// The golden comparison once more with each SIMD level the CPU offers, so the
+// portable kernels stay checked on machines that would never pick them.
+TEST(ModelTest, EverySimdLevelMatchesTheReference) {
+  const auto& variant = test::golden_variants()[0];
+  const Model model(test::golden_dir(variant.name) + "/checkpoint");
+  const SafetensorsFile golden(test::golden_dir(variant.name) + "/golden.safetensors");
+  const auto tokens = test::golden_sequences(variant.name)[1];
+  const SimdLevel hardware = hardware_simd_level();
+  for (SimdLevel level : {SimdLevel::Portable, SimdLevel::Avx2, SimdLevel::Avx512}) {
+    if (level > hardware) continue;
+    SCOPED_TRACE(to_string(level));
+    set_simd_level(level);
+    for (Mode mode : {Mode::PrefillNaive, Mode::Decode}) {
+      const SequenceOutputs out = run(model, tokens, mode);
+      test::expect_close_abs(golden.get("logits.seq1"), out.logits, variant.logits_abs);
+      test::expect_close_abs(golden.get("mtp1_logits.seq1"), out.mtp_logits, variant.mtp_logits_abs);
+    }
+  }
+  set_simd_level(hardware);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "frugal/core/thread_pool.h"
+#include "frugal/kernels/dot.h"
 #include "frugal/kernels/ops.h"
 
 namespace frugal {
@@ -11,6 +12,13 @@ void linear(const float* x, int64_t n, const WeightMatrix& w, float* y) {
   const int64_t rows = w.rows, cols = w.cols;
   ThreadPool::global().parallel_for(
       static_cast<std::size_t>(rows), [&](std::size_t begin, std::size_t end) {
+        if (w.dtype == DType::BF16) {  // straight from the stored rows, widened in registers
+          for (auto r = static_cast<int64_t>(begin); r < static_cast<int64_t>(end); ++r) {
+            const uint8_t* row = w.data + static_cast<std::size_t>(r) * w.row_bytes();
+            for (int64_t t = 0; t < n; ++t) y[t * rows + r] = dot_bf16_f32(row, x + t * cols, cols);
+          }
+          return;
+        }
         std::vector<float> row(static_cast<std::size_t>(cols));
         for (auto r = static_cast<int64_t>(begin); r < static_cast<int64_t>(end); ++r) {
           w.decode_row(r, row.data());

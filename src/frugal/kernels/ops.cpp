@@ -2,19 +2,11 @@
 
 #include <cmath>
 
+#include "frugal/kernels/dot.h"
+
 namespace frugal {
 
-float dot(const float* a, const float* b, int64_t n) {
-  // Eight independent partial sums let the compiler vectorise the loop.
-  float partial[8] = {};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; ++j) partial[j] += a[i + j] * b[i + j];
-  float sum = 0.0f;
-  for (; i < n; ++i) sum += a[i] * b[i];
-  return sum + ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
-         ((partial[4] + partial[5]) + (partial[6] + partial[7]));
-}
+float dot(const float* a, const float* b, int64_t n) { return dot_f32(a, b, n); }
 
 void axpy(float alpha, const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];

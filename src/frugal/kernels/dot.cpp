@@ -1,0 +1,157 @@
+#include "frugal/kernels/dot.h"
+
+#include <cstring>
+
+#if defined(__x86_64__)
+// GCC 12's AVX-512 headers build reductions from _mm512_undefined_*() values
+// and then warn about them; the warnings are false (GCC bug 105593).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#endif
+
+namespace frugal {
+namespace {
+
+float dot_f32_portable(const float* a, const float* b, int64_t n) {
+  // Eight independent partial sums let the compiler vectorise the loop.
+  float partial[8] = {};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) partial[j] += a[i + j] * b[i + j];
+  float sum = 0.0f;
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum + ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
+         ((partial[4] + partial[5]) + (partial[6] + partial[7]));
+}
+
+float bf16_at(const uint8_t* w, int64_t i) {
+  uint16_t bits;
+  std::memcpy(&bits, w + 2 * i, 2);
+  const uint32_t u = static_cast<uint32_t>(bits) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+float dot_bf16_f32_portable(const uint8_t* w, const float* x, int64_t n) {
+  float partial[8] = {};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) partial[j] += bf16_at(w, i + j) * x[i + j];
+  float sum = 0.0f;
+  for (; i < n; ++i) sum += bf16_at(w, i) * x[i];
+  return sum + ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
+         ((partial[4] + partial[5]) + (partial[6] + partial[7]));
+}
+
+#if defined(__x86_64__)
+
+__attribute__((target("avx2,fma"))) float hsum256(__m256 v) {
+  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps(t, t, 1)));
+}
+
+__attribute__((target("avx2,fma"))) float dot_f32_avx2(const float* a, const float* b, int64_t n) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = s0;
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+  }
+  float sum = hsum256(_mm256_add_ps(s0, s1));
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+// 8 BF16 values -> 8 floats: zero-extend to 32 bits, shift into the high half.
+__attribute__((target("avx2,fma"))) __m256 widen_bf16_avx2(const uint8_t* w) {
+  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+__attribute__((target("avx2,fma"))) float dot_bf16_f32_avx2(const uint8_t* w, const float* x, int64_t n) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = s0;
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    s0 = _mm256_fmadd_ps(widen_bf16_avx2(w + 2 * i), _mm256_loadu_ps(x + i), s0);
+    s1 = _mm256_fmadd_ps(widen_bf16_avx2(w + 2 * i + 16), _mm256_loadu_ps(x + i + 8), s1);
+  }
+  float sum = hsum256(_mm256_add_ps(s0, s1));
+  for (; i < n; ++i) sum += bf16_at(w, i) * x[i];
+  return sum;
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) float dot_f32_avx512(const float* a, const float* b, int64_t n) {
+  __m512 s0 = _mm512_setzero_ps(), s1 = s0;
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+  }
+  if (i + 16 <= n) {
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+    i += 16;
+  }
+  if (i < n) {  // masked tail
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+    s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s1);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) __m512 widen_bf16_avx512(__m256i h) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) float dot_bf16_f32_avx512(const uint8_t* w, const float* x,
+                                                                                int64_t n) {
+  __m512 s0 = _mm512_setzero_ps(), s1 = s0;
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512i pair = _mm512_loadu_si512(w + 2 * i);  // 32 BF16 values
+    s0 = _mm512_fmadd_ps(widen_bf16_avx512(_mm512_castsi512_si256(pair)), _mm512_loadu_ps(x + i), s0);
+    s1 = _mm512_fmadd_ps(widen_bf16_avx512(_mm512_extracti64x4_epi64(pair, 1)), _mm512_loadu_ps(x + i + 16), s1);
+  }
+  for (; i < n; i += 16) {  // masked tail of up to 16 values at a time
+    const int64_t left = n - i < 16 ? n - i : 16;
+    const __mmask16 m = static_cast<__mmask16>((1u << left) - 1);
+    const __m256i h = _mm256_maskz_loadu_epi16(m, w + 2 * i);
+    s0 = _mm512_fmadd_ps(widen_bf16_avx512(h), _mm512_maskz_loadu_ps(m, x + i), s0);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+#endif
+
+}  // namespace
+
+float dot_f32_at(SimdLevel level, const float* a, const float* b, int64_t n) {
+#if defined(__x86_64__)
+  if (level == SimdLevel::Avx512) return dot_f32_avx512(a, b, n);
+  if (level == SimdLevel::Avx2) return dot_f32_avx2(a, b, n);
+#endif
+  (void)level;
+  return dot_f32_portable(a, b, n);
+}
+
+float dot_bf16_f32_at(SimdLevel level, const uint8_t* w, const float* x, int64_t n) {
+#if defined(__x86_64__)
+  if (level == SimdLevel::Avx512) return dot_bf16_f32_avx512(w, x, n);
+  if (level == SimdLevel::Avx2) return dot_bf16_f32_avx2(w, x, n);
+#endif
+  (void)level;
+  return dot_bf16_f32_portable(w, x, n);
+}
+
+float dot_f32(const float* a, const float* b, int64_t n) { return dot_f32_at(simd_level(), a, b, n); }
+
+float dot_bf16_f32(const uint8_t* w, const float* x, int64_t n) { return dot_bf16_f32_at(simd_level(), w, x, n); }
+
+}  // namespace frugal
+
+#if defined(__x86_64__)
+#pragma GCC diagnostic pop
+#endif

@@ -1,0 +1,80 @@
+// Every SIMD implementation of the dot products against the portable one and
+// against an exact double-precision sum, over lengths that exercise every
+// tail, and with unaligned BF16 rows.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "frugal/core/cpu_features.h"
+#include "frugal/core/dtype.h"
+#include "frugal/kernels/dot.h"
+
+namespace frugal {
+namespace {
+
+std::vector<SimdLevel> available_levels() {
+  std::vector<SimdLevel> levels = {SimdLevel::Portable};
+  if (hardware_simd_level() >= SimdLevel::Avx2) levels.push_back(SimdLevel::Avx2);
+  if (hardware_simd_level() >= SimdLevel::Avx512) levels.push_back(SimdLevel::Avx512);
+  return levels;
+}
+
+TEST(DotTest, EveryLevelMatchesTheExactSum) {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  for (int64_t n : {0, 1, 7, 8, 15, 16, 17, 31, 32, 33, 64, 100, 511, 512, 2048, 2049}) {
+    std::vector<float> a(n), b(n);
+    std::vector<uint8_t> w(2 * n + 1);  // +1: the BF16 row starts at an odd address
+    double exact_f32 = 0, exact_bf16 = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      a[i] = uniform(rng);
+      b[i] = uniform(rng);
+      const uint16_t bits = f32_to_bf16(uniform(rng));
+      std::memcpy(&w[1 + 2 * i], &bits, 2);
+      exact_f32 += static_cast<double>(a[i]) * b[i];
+      exact_bf16 += static_cast<double>(bf16_to_f32(bits)) * b[i];
+    }
+    const double tolerance = 1e-6 * (1.0 + std::sqrt(static_cast<double>(n)));
+    for (SimdLevel level : available_levels()) {
+      SCOPED_TRACE("n " + std::to_string(n) + " level " + to_string(level));
+      EXPECT_NEAR(dot_f32_at(level, a.data(), b.data(), n), exact_f32, tolerance);
+      EXPECT_NEAR(dot_bf16_f32_at(level, w.data() + 1, b.data(), n), exact_bf16, tolerance);
+    }
+  }
+}
+
+TEST(DotTest, LevelsAgreeWithPortable) {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const int64_t n = 4099;
+  std::vector<float> a(n), b(n);
+  std::vector<uint8_t> w(2 * n);
+  for (int64_t i = 0; i < n; ++i) {
+    a[i] = normal(rng);
+    b[i] = normal(rng);
+    const uint16_t bits = f32_to_bf16(normal(rng));
+    std::memcpy(&w[2 * i], &bits, 2);
+  }
+  const float f32 = dot_f32_at(SimdLevel::Portable, a.data(), b.data(), n);
+  const float bf16 = dot_bf16_f32_at(SimdLevel::Portable, w.data(), b.data(), n);
+  for (SimdLevel level : available_levels()) {
+    EXPECT_NEAR(dot_f32_at(level, a.data(), b.data(), n), f32, 1e-4f * (1.0f + std::fabs(f32))) << to_string(level);
+    EXPECT_NEAR(dot_bf16_f32_at(level, w.data(), b.data(), n), bf16, 1e-4f * (1.0f + std::fabs(bf16)))
+        << to_string(level);
+  }
+}
+
+TEST(CpuFeaturesTest, LevelCanBeLoweredNotRaised) {
+  const SimdLevel hardware = hardware_simd_level();
+  set_simd_level(SimdLevel::Portable);
+  EXPECT_EQ(simd_level(), SimdLevel::Portable);
+  set_simd_level(SimdLevel::Avx512);
+  EXPECT_EQ(simd_level(), hardware);  // capped by what the CPU has
+  EXPECT_FALSE(describe_cpu().empty());
+}
+
+}  // namespace
+}  // namespace frugal
