@@ -5,10 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
 #include "frugal/core/error.h"
+#include "frugal/core/thread_pool.h"
 
 namespace frugal {
 
@@ -36,6 +38,17 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
     data_ = static_cast<const uint8_t*>(mapped);
   }
   ::close(fd);
+}
+
+std::size_t MappedFile::prefault() const {
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  std::atomic<uint64_t> sum{0};
+  ThreadPool::global().parallel_for((size_ + page - 1) / page, [&](std::size_t begin, std::size_t end) {
+    uint64_t local = 0;
+    for (std::size_t p = begin; p < end; ++p) local += data_[p * page];
+    sum += local;
+  });
+  return size_ + (sum.load() & 0);
 }
 
 MappedFile::~MappedFile() {

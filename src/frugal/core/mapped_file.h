@@ -14,6 +14,10 @@ class MappedFile {
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
 
+  // Maps every page now (reading one byte per page, split over the thread
+  // pool) so later reads take no page faults; returns the bytes touched.
+  std::size_t prefault() const;
+
   const uint8_t* data() const { return data_; }
   std::size_t size() const { return size_; }
   const std::string& path() const { return path_; }

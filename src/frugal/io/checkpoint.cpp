@@ -75,6 +75,12 @@ const TensorView& Checkpoint::get(const std::string& name) const {
   return *view;
 }
 
+std::size_t Checkpoint::prefault() const {
+  std::size_t bytes = 0;
+  for (const auto& file : files_) bytes += file->prefault();
+  return bytes;
+}
+
 std::vector<const TensorView*> Checkpoint::all_tensors() const {
   std::vector<const TensorView*> out;
   out.reserve(index_.size());

@@ -22,6 +22,8 @@ class Checkpoint {
   // Every tensor, in name order.
   std::vector<const TensorView*> all_tensors() const;
   const std::vector<std::unique_ptr<SafetensorsFile>>& files() const { return files_; }
+  // Maps every page of every shard now (see MappedFile::prefault).
+  std::size_t prefault() const;
 
  private:
   std::string dir_;

@@ -44,6 +44,7 @@ class SafetensorsFile {
   const TensorView& get(const std::string& name) const;  // throws naming file and tensor
   const std::map<std::string, TensorView>& tensors() const { return tensors_; }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  std::size_t prefault() const { return mapping_->prefault(); }
 
  private:
   std::shared_ptr<MappedFile> mapping_;

@@ -13,8 +13,17 @@ void linear(const float* x, int64_t n, const WeightMatrix& w, float* y) {
   ThreadPool::global().parallel_for(
       static_cast<std::size_t>(rows), [&](std::size_t begin, std::size_t end) {
         if (w.dtype == DType::BF16) {  // straight from the stored rows, widened in registers
-          for (auto r = static_cast<int64_t>(begin); r < static_cast<int64_t>(end); ++r) {
-            const uint8_t* row = w.data + static_cast<std::size_t>(r) * w.row_bytes();
+          const std::size_t stride = w.row_bytes();
+          auto r = static_cast<int64_t>(begin);
+          for (float out[4]; r + 4 <= static_cast<int64_t>(end); r += 4) {
+            const uint8_t* row = w.data + static_cast<std::size_t>(r) * stride;
+            for (int64_t t = 0; t < n; ++t) {
+              dot4_bf16_f32(row, stride, x + t * cols, cols, out);
+              for (int k = 0; k < 4; ++k) y[t * rows + r + k] = out[k];
+            }
+          }
+          for (; r < static_cast<int64_t>(end); ++r) {
+            const uint8_t* row = w.data + static_cast<std::size_t>(r) * stride;
             for (int64_t t = 0; t < n; ++t) y[t * rows + r] = dot_bf16_f32(row, x + t * cols, cols);
           }
           return;
