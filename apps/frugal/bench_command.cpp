@@ -74,9 +74,12 @@ int run_bench(const BenchOptions& o) {
   if (o.threads > 0) ThreadPool::set_global_threads(o.threads);
   if (o.prompt < 1 || o.gen < 1) fail("--prompt and --gen must be at least 1");
   const std::vector<int64_t> depths = parse_depths(o.depths);
-  const Model model(o.model);
+  const auto load_start = Clock::now();
+  const Model model(o.model, parse_weight_format(o.weights));
+  std::fprintf(stderr, "loaded with %s weights in %.1f s\n", to_string(model.weight_format()).c_str(),
+               seconds_since(load_start));
   const Config& c = model.config();
-  const ModelStats stats = compute_model_stats(model.checkpoint(), c);
+  const ModelStats stats = compute_model_stats(model.checkpoint(), c, model.weight_format());
   const int threads = ThreadPool::global().num_threads();
   std::fprintf(stderr, "model %s: %s, %.2fB parameters, %.2fB active, %.0f MB of weights read per token\n",
                o.model.c_str(), c.family_name().c_str(), stats.total_parameters / 1e9, stats.active_parameters / 1e9,
@@ -176,7 +179,7 @@ Runner add_bench_command(CLI::App& app) {
   auto o = std::make_shared<BenchOptions>();
   CLI::App* command = app.add_subcommand("bench", "Measure prefill and decode speed against the bandwidth floor");
   command->add_option("--model", o->model, "Hugging Face checkpoint folder")->required();
-  command->add_option("--weights", o->weights, "Weight format (auto: as stored)")->check(CLI::IsMember({"auto"}));
+  command->add_option("--weights", o->weights, "Weight format (auto: as stored)")->check(CLI::IsMember({"auto", "q8"}));
   command->add_option("--prompt", o->prompt, "Prompt tokens to prefill")->capture_default_str();
   command->add_option("--gen", o->gen, "Tokens to decode")->capture_default_str();
   command->add_option("--depth", o->depths, "Context depths, comma-separated")->capture_default_str();

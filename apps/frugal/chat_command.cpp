@@ -38,7 +38,7 @@ struct ChatOptions {
 
 int run_chat(ChatOptions& o) {
   const std::optional<Tokenizer> tokenizer = o.flags.load_tokenizer(/*required=*/true);
-  const Model model(o.flags.model);
+  const Model model(o.flags.model, parse_weight_format(o.flags.weights));
   const GenerationOptions options = o.flags.options(model, &*tokenizer);
   const ChatFormat format = o.flags.resolve_chat_format(*tokenizer);
   const int64_t context = std::min<int64_t>(o.flags.context > 0 ? o.flags.context : 4096,

@@ -47,7 +47,7 @@ std::vector<int32_t> parse_ids(const std::string& text) {
 int run_generate(GenerateOptions& o) {
   if (o.prompt.empty() == o.ids.empty()) fail("give exactly one of --prompt and --ids");
   const std::optional<Tokenizer> tokenizer = o.flags.load_tokenizer(/*required=*/!o.prompt.empty());
-  const Model model(o.flags.model);
+  const Model model(o.flags.model, parse_weight_format(o.flags.weights));
   const Tokenizer* t = tokenizer ? &*tokenizer : nullptr;
   const GenerationOptions options = o.flags.options(model, t);
 

@@ -31,6 +31,8 @@ void GenerationFlags::add_to(CLI::App& command, int64_t default_max_tokens) {
   command.add_option("--stop", stop, "Stop before this text (repeatable)");
   command.add_flag("--ignore-eos", ignore_eos, "Do not stop at the end-of-sequence token");
   command.add_option("--threads", threads, "Worker threads (default: all cores)")->check(CLI::Range(1, 1024));
+  command.add_option("--weights", weights, "Weight format in memory (auto: as stored)")
+      ->check(CLI::IsMember({"auto", "q8"}));
   command.add_option("--reasoning", reasoning, "How to show R1-style reasoning")
       ->check(CLI::IsMember({"show", "hide", "raw"}));
 }

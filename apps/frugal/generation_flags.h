@@ -30,6 +30,7 @@ struct GenerationFlags {
   bool ignore_eos = false;
   int threads = 0;
   std::string reasoning = "show";
+  std::string weights = "auto";
 
   void add_to(CLI::App& command, int64_t default_max_tokens);
   // Applies --threads, loads the tokenizer (required, or only if present).

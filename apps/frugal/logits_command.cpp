@@ -27,6 +27,7 @@ struct LogitsOptions {
   bool trace = false;
   int threads = 0;
   std::string attention = "naive";
+  std::string weights = "auto";
 };
 
 std::vector<std::vector<int32_t>> read_sequences(const std::string& path) {
@@ -161,7 +162,7 @@ int run_logits(const LogitsOptions& options) {
   if (!std::filesystem::is_directory(out_dir))
     fail(options.out, ": the output folder ", out_dir.string(), " does not exist");
   const auto load_start = std::chrono::steady_clock::now();
-  const Model model(options.model);
+  const Model model(options.model, parse_weight_format(options.weights));
   validate_sequences(sequences, model.config(), options.inputs);
   const double load_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start).count();
@@ -196,6 +197,8 @@ Runner add_logits_command(CLI::App& app) {
       ->check(CLI::Range(1, 1024));
   command->add_option("--attention", options->attention, "Prefill attention form")
       ->check(CLI::IsMember({"naive", "absorbed"}));
+  command->add_option("--weights", options->weights, "Weight format in memory (auto: as stored)")
+      ->check(CLI::IsMember({"auto", "q8"}));
   command->add_flag("--trace", options->trace,
                     "Also write hidden states and routing per layer (golden names)");
   return [options] { return run_logits(*options); };

@@ -5,10 +5,36 @@
 #include "frugal/core/thread_pool.h"
 #include "frugal/kernels/dot.h"
 #include "frugal/kernels/ops.h"
+#include "frugal/kernels/q8.h"
 
 namespace frugal {
 
+namespace {
+
+// Q8 weights: the inputs are quantised once, then every row is integer dot
+// products per block.
+void linear_q8(const float* x, int64_t n, const WeightMatrix& w, float* y) {
+  const int64_t rows = w.rows, cols = w.cols, blocks = cols / kQ8Block;
+  std::vector<int8_t> xq(static_cast<std::size_t>(n * cols));
+  std::vector<float> xs(static_cast<std::size_t>(n * blocks));
+  for (int64_t t = 0; t < n; ++t) quantize_q8(x + t * cols, cols, xq.data() + t * cols, xs.data() + t * blocks);
+  const auto* values = reinterpret_cast<const int8_t*>(w.data);
+  ThreadPool::global().parallel_for(static_cast<std::size_t>(rows), [&](std::size_t begin, std::size_t end) {
+    for (auto r = static_cast<int64_t>(begin); r < static_cast<int64_t>(end); ++r) {
+      const float* row_scales = w.scales->data() + (w.row_offset + r) * w.scale_cols;
+      for (int64_t t = 0; t < n; ++t)
+        y[t * rows + r] = dot_q8(values + r * cols, row_scales, xq.data() + t * cols, xs.data() + t * blocks, cols);
+    }
+  });
+}
+
+}  // namespace
+
 void linear(const float* x, int64_t n, const WeightMatrix& w, float* y) {
+  if (w.dtype == DType::I8) {
+    linear_q8(x, n, w, y);
+    return;
+  }
   const int64_t rows = w.rows, cols = w.cols;
   ThreadPool::global().parallel_for(
       static_cast<std::size_t>(rows), [&](std::size_t begin, std::size_t end) {

@@ -17,24 +17,32 @@ std::size_t WeightMatrix::stored_bytes() const {
 
 void WeightMatrix::decode_row(int64_t row, float* out) const {
   const uint8_t* src = data + static_cast<std::size_t>(row) * row_bytes();
-  if (dtype != DType::F8_E4M3 || !scales) {
+  if (!scales) {
     decode_to_f32(dtype, src, static_cast<std::size_t>(cols), out);
     return;
   }
+  // Block-scaled: FP8 E4M3 (checkpoint) or int8 (Q8, converted at load).
   const float* scale_row = scales->data() + ((row_offset + row) / block_rows) * scale_cols;
   for (int64_t c0 = 0, block = 0; c0 < cols; c0 += block_cols, ++block) {
     const float scale = scale_row[block];
     const int64_t c1 = c0 + block_cols < cols ? c0 + block_cols : cols;
-    for (int64_t c = c0; c < c1; ++c) out[c] = fp8_e4m3_to_f32(src[c]) * scale;
+    if (dtype == DType::I8) {
+      for (int64_t c = c0; c < c1; ++c) out[c] = static_cast<float>(static_cast<int8_t>(src[c])) * scale;
+    } else {
+      for (int64_t c = c0; c < c1; ++c) out[c] = fp8_e4m3_to_f32(src[c]) * scale;
+    }
   }
 }
 
 float WeightMatrix::element(int64_t row, int64_t col) const {
   const uint8_t* src = data + static_cast<std::size_t>(row) * row_bytes() + col * dtype_size(dtype);
   float value;
-  decode_to_f32(dtype, src, 1, &value);
-  if (dtype == DType::F8_E4M3 && scales)
-    value *= (*scales)[((row_offset + row) / block_rows) * scale_cols + col / block_cols];
+  if (dtype == DType::I8) {
+    value = static_cast<float>(static_cast<int8_t>(*src));
+  } else {
+    decode_to_f32(dtype, src, 1, &value);
+  }
+  if (scales) value *= (*scales)[((row_offset + row) / block_rows) * scale_cols + col / block_cols];
   return value;
 }
 

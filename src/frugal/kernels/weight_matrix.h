@@ -1,8 +1,9 @@
 #pragma once
 // A linear layer's weight W [rows, cols] (y = x W^T) in its stored format:
-// float32, BF16 or F16 rows read straight from the checkpoint mapping, or
-// FP8 E4M3 with per-block float32 multipliers (`weight_scale_inv`). Kernels
-// decode one row at a time to float32, so no dequantised copy is ever made.
+// float32, BF16 or F16 rows read straight from the checkpoint mapping, FP8
+// E4M3 with per-block float32 multipliers (`weight_scale_inv`), or int8 with
+// 1 x 32 block scales (Q8, converted at load; see q8.h). Kernels read rows in
+// these formats directly, so no float32 copy of a model is ever made.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -19,7 +20,7 @@ struct WeightMatrix {
   int64_t cols = 0;
   const uint8_t* data = nullptr;  // row-major, no alignment promised
 
-  // FP8 block scales: scales[(row_offset + r) / block_rows][c / block_cols].
+  // Block scales (FP8, Q8): scales[(row_offset + r) / block_rows][c / block_cols].
   std::shared_ptr<const std::vector<float>> scales;
   int block_rows = 0;
   int block_cols = 0;

@@ -16,11 +16,14 @@ void ForwardTrace::add_ids(const std::string& name, const int32_t* data, int64_t
   v.insert(v.end(), data, data + count);
 }
 
-Model::Model(const std::string& checkpoint_dir)
+Model::Model(const std::string& checkpoint_dir, WeightFormat weights)
     : checkpoint_(std::make_unique<Checkpoint>(checkpoint_dir)),
       config_(load_config(checkpoint_dir)),
       weights_(load_weights(*checkpoint_, config_)),
-      rope_(config_) {}
+      rope_(config_),
+      weight_format_(weights) {
+  convert_weights(weights_, config_, weights);
+}
 
 KvCache Model::new_cache(int64_t capacity) const {
   return KvCache(config_, config_.num_hidden_layers + mtp_modules(), capacity);

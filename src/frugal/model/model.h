@@ -39,11 +39,12 @@ struct ForwardOptions {
 
 class Model {
  public:
-  explicit Model(const std::string& checkpoint_dir);
+  explicit Model(const std::string& checkpoint_dir, WeightFormat weights = WeightFormat::Stored);
 
   const Config& config() const { return config_; }
   const Checkpoint& checkpoint() const { return *checkpoint_; }
   const ModelWeights& weights() const { return weights_; }
+  WeightFormat weight_format() const { return weight_format_; }
   int mtp_modules() const { return static_cast<int>(weights_.mtp.size()); }
 
   // A cache for one sequence of up to `capacity` tokens, with a layer for
@@ -75,6 +76,7 @@ class Model {
   Config config_;
   ModelWeights weights_;
   RotaryEmbedding rope_;
+  WeightFormat weight_format_;
 };
 
 }  // namespace frugal

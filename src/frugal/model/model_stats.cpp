@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "frugal/kernels/q8.h"
+
 namespace frugal {
 namespace {
 
@@ -23,9 +25,27 @@ int layer_index(const std::string& name) {
   return digits ? index : -1;
 }
 
+// The linear weights that convert_weights converts (see weights.cpp).
+bool converted_linear(const TensorView& t) {
+  return t.shape.size() == 2 && ends_with(t.name, ".weight") && t.name.find("embed_tokens") == std::string::npos &&
+         !ends_with(t.name, ".mlp.gate.weight") && t.shape[1] % kQ8Block == 0;
+}
+
+// Bytes a kernel reads for tensor t under `format`.
+uint64_t held_bytes(const Checkpoint& checkpoint, const TensorView& t, WeightFormat format) {
+  if (format != WeightFormat::Q8) return t.byte_size;
+  if (ends_with(t.name, "_scale_inv")) {
+    const TensorView* weight = checkpoint.find(t.name.substr(0, t.name.size() - std::string("_scale_inv").size()));
+    return weight != nullptr && converted_linear(*weight) ? 0 : t.byte_size;
+  }
+  if (!converted_linear(t)) return t.byte_size;
+  const auto n = static_cast<uint64_t>(t.numel());
+  return n + n / kQ8Block * sizeof(float);
+}
+
 }  // namespace
 
-ModelStats compute_model_stats(const Checkpoint& checkpoint, const Config& c) {
+ModelStats compute_model_stats(const Checkpoint& checkpoint, const Config& c, WeightFormat format) {
   ModelStats s;
   uint64_t routed_expert_bytes = 0;
   const double active_share =
@@ -49,12 +69,13 @@ ModelStats compute_model_stats(const Checkpoint& checkpoint, const Config& c) {
       s.main_parameters += t->numel();
       if (is_routed_expert) s.routed_expert_parameters += t->numel();
     }
+    const uint64_t bytes = held_bytes(checkpoint, *t, format);
     if (name == "model.embed_tokens.weight") {
-      s.weight_bytes_per_token += t->byte_size / static_cast<uint64_t>(c.vocab_size);
+      s.weight_bytes_per_token += bytes / static_cast<uint64_t>(c.vocab_size);
     } else if (is_routed_expert) {
-      routed_expert_bytes += t->byte_size;
+      routed_expert_bytes += bytes;
     } else {
-      s.weight_bytes_per_token += t->byte_size;
+      s.weight_bytes_per_token += bytes;
     }
   }
   s.total_parameters = s.main_parameters + s.mtp_parameters;

@@ -6,6 +6,7 @@
 
 #include "frugal/io/checkpoint.h"
 #include "frugal/model/config.h"
+#include "frugal/model/weights.h"
 
 namespace frugal {
 
@@ -32,6 +33,9 @@ struct ModelStats {
   int64_t mha_cache_values = 0;     // L x H x (dn + dr + dv)
 };
 
-ModelStats compute_model_stats(const Checkpoint& checkpoint, const Config& config);
+// Byte counts follow `format`: as stored, or with the linear weights that
+// convert_weights turns into Q8 counted at 9 bits per weight.
+ModelStats compute_model_stats(const Checkpoint& checkpoint, const Config& config,
+                               WeightFormat format = WeightFormat::Stored);
 
 }  // namespace frugal

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "frugal/core/error.h"
+#include "frugal/kernels/q8.h"
 
 namespace frugal {
 namespace {
@@ -137,6 +138,49 @@ ModelWeights load_weights(const Checkpoint& checkpoint, const Config& c) {
     w.mtp.push_back(std::move(m));
   }
   return w;
+}
+
+WeightFormat parse_weight_format(const std::string& name) {
+  if (name == "auto" || name == "stored") return WeightFormat::Stored;
+  if (name == "q8") return WeightFormat::Q8;
+  fail("weight format \"", name, "\" is not one of auto, stored, q8");
+}
+
+std::string to_string(WeightFormat format) { return format == WeightFormat::Q8 ? "q8" : "stored"; }
+
+namespace {
+
+void convert(WeightMatrix& w, WeightFormat format) {
+  if (format == WeightFormat::Q8 && !w.empty() && q8_applicable(w)) w = to_q8(w);
+}
+
+void convert_swiglu(SwiGluWeights& m, WeightFormat format) {
+  convert(m.gate, format);
+  convert(m.up, format);
+  convert(m.down, format);
+}
+
+void convert_layer(DecoderLayerWeights& layer, const Config& config, WeightFormat format) {
+  MlaWeights& a = layer.attention;
+  for (WeightMatrix* w : {&a.q_proj, &a.q_a_proj, &a.q_b_proj, &a.kv_a_proj, &a.kv_b_proj, &a.o_proj}) convert(*w, format);
+  derive_absorbed_weights(config, a);  // the per-head views follow kv_b_proj
+  if (layer.dense_mlp) convert_swiglu(*layer.dense_mlp, format);
+  if (layer.moe) {
+    for (SwiGluWeights& e : layer.moe->experts) convert_swiglu(e, format);
+    if (layer.moe->shared) convert_swiglu(*layer.moe->shared, format);
+  }
+}
+
+}  // namespace
+
+void convert_weights(ModelWeights& weights, const Config& config, WeightFormat format) {
+  if (format == WeightFormat::Stored) return;
+  for (DecoderLayerWeights& layer : weights.layers) convert_layer(layer, config, format);
+  for (MtpWeights& m : weights.mtp) {
+    convert(m.eh_proj, format);
+    convert_layer(m.layer, config, format);
+  }
+  convert(weights.lm_head, format);
 }
 
 }  // namespace frugal

@@ -43,4 +43,14 @@ struct ModelWeights {
 // the checkpoint folder and the tensor.
 ModelWeights load_weights(const Checkpoint& checkpoint, const Config& config);
 
+// How linear weights are held in memory: as stored in the checkpoint
+// (mapped), or converted to 8-bit blocks at load.
+enum class WeightFormat { Stored, Q8 };
+WeightFormat parse_weight_format(const std::string& name);  // "auto"/"stored", "q8"
+std::string to_string(WeightFormat format);
+
+// Converts every linear weight except the router (its decisions are precision
+// sensitive) and the embedding table (one row read per token).
+void convert_weights(ModelWeights& weights, const Config& config, WeightFormat format);
+
 }  // namespace frugal

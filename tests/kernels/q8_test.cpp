@@ -1,0 +1,110 @@
+// Q8 weights: quantisation error bounds, every SIMD level's block dot
+// product against the portable one (exactly: integer sums), and linear() on
+// Q8 weights against float32 arithmetic on the dequantised values.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "frugal/core/cpu_features.h"
+#include "frugal/core/dtype.h"
+#include "frugal/kernels/linear.h"
+#include "frugal/kernels/q8.h"
+
+namespace frugal {
+namespace {
+
+std::vector<float> normal_values(std::size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = normal(rng);
+  return v;
+}
+
+TEST(Q8Test, QuantisationErrorIsAtMostHalfAStep) {
+  const auto x = normal_values(32 * 40, 1);
+  std::vector<int8_t> q(x.size());
+  std::vector<float> scales(x.size() / 32);
+  quantize_q8(x.data(), static_cast<int64_t>(x.size()), q.data(), scales.data());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    EXPECT_LE(std::abs(int{q[i]}), 127);
+    EXPECT_LE(std::fabs(q[i] * scales[i / 32] - x[i]), 0.5f * scales[i / 32] * 1.0001f) << i;
+  }
+  std::vector<float> zeros(32, 0.0f);
+  quantize_q8(zeros.data(), 32, q.data(), scales.data());
+  EXPECT_EQ(scales[0], 0.0f);
+  EXPECT_EQ(q[0], 0);
+}
+
+TEST(Q8Test, EveryLevelGivesThePortableDotProduct) {
+  const int64_t n = 32 * 67;  // an odd number of blocks exercises the single-block tail
+  const auto w = normal_values(n, 2), x = normal_values(n, 3);
+  std::vector<int8_t> wq(n), xq(n);
+  std::vector<float> ws(n / 32), xs(n / 32);
+  quantize_q8(w.data(), n, wq.data(), ws.data());
+  quantize_q8(x.data(), n, xq.data(), xs.data());
+  // x contains -127..127 including negative values, the case vpdpbusd's
+  // unsigned operand needs the sign trick for.
+  const float portable = dot_q8_at(SimdLevel::Portable, wq.data(), ws.data(), xq.data(), xs.data(), n);
+  double exact = 0;
+  for (int64_t i = 0; i < n; ++i) exact += double(wq[i]) * ws[i / 32] * double(xq[i]) * xs[i / 32];
+  EXPECT_NEAR(portable, exact, 1e-4 * (1 + std::fabs(exact)));
+  for (SimdLevel level : {SimdLevel::Avx2, SimdLevel::Avx512}) {
+    if (level > hardware_simd_level()) continue;
+    EXPECT_NEAR(dot_q8_at(level, wq.data(), ws.data(), xq.data(), xs.data(), n), portable,
+                1e-5 * (1 + std::fabs(portable)))
+        << to_string(level);
+  }
+}
+
+TEST(Q8Test, LinearOnQ8WeightsMatchesTheDequantisedProduct) {
+  const int64_t rows = 40, cols = 96, n = 3;
+  const auto values = normal_values(rows * cols, 4, 0.02f);
+  std::vector<uint8_t> bf16(rows * cols * 2);
+  for (int64_t i = 0; i < rows * cols; ++i) {
+    const uint16_t b = f32_to_bf16(values[i]);
+    std::memcpy(&bf16[2 * i], &b, 2);
+  }
+  WeightMatrix stored;
+  stored.name = "w";
+  stored.dtype = DType::BF16;
+  stored.rows = rows;
+  stored.cols = cols;
+  stored.data = bf16.data();
+  ASSERT_TRUE(q8_applicable(stored));
+  const WeightMatrix q = to_q8(stored);
+  EXPECT_EQ(q.dtype, DType::I8);
+  EXPECT_EQ(q.stored_bytes(), static_cast<std::size_t>(rows * cols + rows * cols / 32 * 4));
+
+  const auto x = normal_values(n * cols, 5);
+  std::vector<float> y(n * rows), row(cols);
+  linear(x.data(), n, q, y.data());
+  // Reference: the dequantised weights times the (quantised) inputs in double.
+  std::vector<int8_t> xq(n * cols);
+  std::vector<float> xs(n * cols / 32);
+  for (int64_t t = 0; t < n; ++t) quantize_q8(x.data() + t * cols, cols, xq.data() + t * cols, xs.data() + t * cols / 32);
+  for (int64_t r = 0; r < rows; ++r) {
+    q.decode_row(r, row.data());
+    for (int64_t t = 0; t < n; ++t) {
+      double want = 0, unquantised = 0, w_norm = 0, x_norm = 0;
+      for (int64_t c = 0; c < cols; ++c) {
+        want += double(row[c]) * xq[t * cols + c] * xs[(t * cols + c) / 32];
+        unquantised += double(values[r * cols + c]) * x[t * cols + c];
+        w_norm += double(values[r * cols + c]) * values[r * cols + c];
+        x_norm += double(x[t * cols + c]) * x[t * cols + c];
+      }
+      EXPECT_NEAR(y[t * rows + r], want, 1e-5 * (1 + std::fabs(want)));
+      // 8-bit weights and inputs: error well under 2% of |w| |x|.
+      EXPECT_NEAR(y[t * rows + r], unquantised, 0.02 * std::sqrt(w_norm * x_norm));
+    }
+  }
+  // A row slice of a Q8 matrix keeps its own scales.
+  const WeightMatrix slice = q.row_slice(7, 5);
+  for (int64_t c = 0; c < cols; c += 17) EXPECT_EQ(slice.element(2, c), q.element(9, c));
+}
+
+}  // namespace
+}  // namespace frugal
