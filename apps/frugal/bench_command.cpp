@@ -86,10 +86,13 @@ int run_bench(const BenchOptions& o) {
                stats.weight_bytes_per_token / 1e6);
   std::fprintf(stderr, "%d thread(s), cpu: %s\n", threads, describe_cpu().c_str());
   // Steady state: a running server has every weight page mapped; a first
-  // touch costs a page fault that the timing should not include.
-  const auto map_start = Clock::now();
-  const std::size_t mapped = model.checkpoint().prefault();
-  std::fprintf(stderr, "mapped %.2f GB of weights in %.1f s\n", mapped / 1e9, seconds_since(map_start));
+  // touch costs a page fault that the timing should not include. Converted
+  // weights live in memory already (their stored pages were released).
+  if (model.weight_format() == WeightFormat::Stored) {
+    const auto map_start = Clock::now();
+    const std::size_t mapped = model.checkpoint().prefault();
+    std::fprintf(stderr, "mapped %.2f GB of weights in %.1f s\n", mapped / 1e9, seconds_since(map_start));
+  }
 
   std::mt19937 rng(1234);
   std::uniform_int_distribution<int32_t> token(0, c.vocab_size - 1);

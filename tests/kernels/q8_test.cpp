@@ -39,6 +39,22 @@ TEST(Q8Test, QuantisationErrorIsAtMostHalfAStep) {
   EXPECT_EQ(q[0], 0);
 }
 
+TEST(Q8Test, EveryLevelQuantisesExactlyLikePortable) {
+  auto x = normal_values(32 * 50, 6);
+  x[5] = 0.0f;
+  x[6] = -0.0f;
+  for (int i = 64; i < 96; ++i) x[i] = 0.0f;  // an all-zero block
+  std::vector<int8_t> want(x.size()), got(x.size());
+  std::vector<float> want_scales(x.size() / 32), got_scales(x.size() / 32);
+  quantize_q8_at(SimdLevel::Portable, x.data(), static_cast<int64_t>(x.size()), want.data(), want_scales.data());
+  for (SimdLevel level : {SimdLevel::Avx2, SimdLevel::Avx512}) {
+    if (level > hardware_simd_level()) continue;
+    quantize_q8_at(level, x.data(), static_cast<int64_t>(x.size()), got.data(), got_scales.data());
+    EXPECT_EQ(got, want) << to_string(level);
+    EXPECT_EQ(got_scales, want_scales) << to_string(level);
+  }
+}
+
 TEST(Q8Test, EveryLevelGivesThePortableDotProduct) {
   const int64_t n = 32 * 67;  // an odd number of blocks exercises the single-block tail
   const auto w = normal_values(n, 2), x = normal_values(n, 3);

@@ -103,6 +103,13 @@ void AtomicFileWriter::commit() {
   }
 }
 
+void release_mapped_pages(const void* data, std::size_t size) {
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = (reinterpret_cast<uintptr_t>(data) + page - 1) & ~(page - 1);  // whole pages only:
+  const auto end = (reinterpret_cast<uintptr_t>(data) + size) & ~(page - 1);        // edges may hold neighbours
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 void write_file_atomically(const std::string& path, const std::string& bytes) {
   AtomicFileWriter writer(path);
   writer.write(bytes.data(), bytes.size());

@@ -28,6 +28,12 @@ class MappedFile {
   std::size_t size_ = 0;
 };
 
+// Drops the whole pages inside [data, data + size) of a read-only file
+// mapping from this process's memory (madvise DONTNEED): after weights were
+// converted, their stored bytes need not stay resident. Touching them again
+// reads them back from the file, so this never loses data.
+void release_mapped_pages(const void* data, std::size_t size);
+
 // Writes a file atomically: data goes to a temporary file in the same folder,
 // commit() flushes it to disk and renames it over the target. Destroying the
 // writer without commit() (an error on the way) removes the temporary and

@@ -58,16 +58,63 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) float dot_q8_avx
 
 }  // namespace
 
-void quantize_q8(const float* x, int64_t n, int8_t* q, float* scales) {
+namespace {
+
+void quantize_q8_portable(const float* x, int64_t n, int8_t* q, float* scales) {
   for (int64_t b = 0; b * kQ8Block < n; ++b) {
     float amax = 0.0f;
-    for (int i = 0; i < kQ8Block; ++i) amax = std::fmax(amax, std::fabs(x[b * kQ8Block + i]));
+    for (int i = 0; i < kQ8Block; ++i) {
+      const float a = std::fabs(x[b * kQ8Block + i]);
+      amax = a > amax ? a : amax;
+    }
     const float scale = amax / 127.0f;
     const float inverse = scale > 0.0f ? 1.0f / scale : 0.0f;
     scales[b] = scale;
-    for (int i = 0; i < kQ8Block; ++i)
-      q[b * kQ8Block + i] = static_cast<int8_t>(std::lrintf(x[b * kQ8Block + i] * inverse));
+    // Round half away from zero (as llama.cpp's Q8_0); |v| <= 127 by construction.
+    for (int i = 0; i < kQ8Block; ++i) {
+      const float v = x[b * kQ8Block + i] * inverse;
+      q[b * kQ8Block + i] = static_cast<int8_t>(v >= 0.0f ? v + 0.5f : v - 0.5f);
+    }
   }
+}
+
+#if defined(__x86_64__)
+// The same arithmetic as the portable version (scale, multiply, +-0.5,
+// truncate), sixteen values per instruction.
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void quantize_q8_avx512(const float* x, int64_t n, int8_t* q,
+                                                                              float* scales) {
+  const __m512 half = _mm512_set1_ps(0.5f);
+  const __m512i sign_bit = _mm512_set1_epi32(static_cast<int>(0x80000000u));
+  for (int64_t b = 0; b * kQ8Block < n; ++b) {
+    const __m512 lo = _mm512_loadu_ps(x + b * kQ8Block), hi = _mm512_loadu_ps(x + b * kQ8Block + 16);
+    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi)));
+    const float scale = amax / 127.0f;
+    const __m512 inverse = _mm512_set1_ps(scale > 0.0f ? 1.0f / scale : 0.0f);
+    scales[b] = scale;
+    for (int part = 0; part < 2; ++part) {
+      const __m512 v = _mm512_mul_ps(part == 0 ? lo : hi, inverse);
+      // +0.5 carrying v's sign, then truncation: round half away from zero.
+      const __m512 offset = _mm512_castsi512_ps(
+          _mm512_or_si512(_mm512_castps_si512(half), _mm512_and_si512(_mm512_castps_si512(v), sign_bit)));
+      const __m512i rounded = _mm512_cvttps_epi32(_mm512_add_ps(v, offset));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * kQ8Block + 16 * part), _mm512_cvtepi32_epi8(rounded));
+    }
+  }
+}
+#endif
+
+}  // namespace
+
+void quantize_q8(const float* x, int64_t n, int8_t* q, float* scales) { quantize_q8_at(simd_level(), x, n, q, scales); }
+
+void quantize_q8_at(SimdLevel level, const float* x, int64_t n, int8_t* q, float* scales) {
+#if defined(__x86_64__)
+  if (level == SimdLevel::Avx512) {
+    quantize_q8_avx512(x, n, q, scales);
+    return;
+  }
+#endif
+  quantize_q8_portable(x, n, q, scales);
 }
 
 float dot_q8_at(SimdLevel level, const int8_t* w, const float* ws, const int8_t* x, const float* xs, int64_t n) {
@@ -87,13 +134,14 @@ bool q8_applicable(const WeightMatrix& w) { return w.cols % kQ8Block == 0 && w.d
 WeightMatrix to_q8(const WeightMatrix& w) {
   if (!q8_applicable(w)) fail(w.name, ": cannot be stored as Q8 (", w.cols, " columns)");
   const int64_t blocks = w.cols / kQ8Block;
-  auto values = std::make_shared<std::vector<uint8_t>>(static_cast<std::size_t>(w.rows * w.cols));
+  // Default-initialised: every byte is written below, no need to zero 100s of MB first.
+  std::shared_ptr<uint8_t[]> values(new uint8_t[static_cast<std::size_t>(w.rows * w.cols)]);
   auto scales = std::make_shared<std::vector<float>>(static_cast<std::size_t>(w.rows * blocks));
   ThreadPool::global().parallel_for(static_cast<std::size_t>(w.rows), [&](std::size_t begin, std::size_t end) {
     std::vector<float> row(static_cast<std::size_t>(w.cols));
     for (std::size_t r = begin; r < end; ++r) {
       w.decode_row(static_cast<int64_t>(r), row.data());
-      quantize_q8(row.data(), w.cols, reinterpret_cast<int8_t*>(values->data()) + r * w.cols,
+      quantize_q8(row.data(), w.cols, reinterpret_cast<int8_t*>(values.get()) + r * w.cols,
                   scales->data() + r * blocks);
     }
   });
@@ -102,8 +150,8 @@ WeightMatrix to_q8(const WeightMatrix& w) {
   q.dtype = DType::I8;
   q.rows = w.rows;
   q.cols = w.cols;
-  q.data = values->data();
-  q.storage = values;
+  q.data = values.get();
+  q.storage = std::shared_ptr<const void>(values, values.get());
   q.scales = scales;
   q.block_rows = 1;
   q.block_cols = kQ8Block;

@@ -14,8 +14,10 @@ namespace frugal {
 
 inline constexpr int kQ8Block = 32;
 
-// q[i] = round(x[i] / s_b), s_b = max|x in block b| / 127 (0 for an all-zero block).
+// q[i] = round(x[i] / s_b) (half away from zero), s_b = max|x in block b| / 127
+// (0 for an all-zero block).
 void quantize_q8(const float* x, int64_t n, int8_t* q, float* scales);
+void quantize_q8_at(SimdLevel level, const float* x, int64_t n, int8_t* q, float* scales);
 
 // sum_b scales_w[b] * scales_x[b] * sum_{i in b} w[i] x[i]; n a multiple of 32.
 float dot_q8(const int8_t* w, const float* w_scales, const int8_t* x, const float* x_scales, int64_t n);

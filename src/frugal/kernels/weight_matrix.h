@@ -27,8 +27,8 @@ struct WeightMatrix {
   int64_t scale_cols = 0;
   int64_t row_offset = 0;  // first row of this view inside the stored tensor
 
-  // Set when the matrix owns its bytes (derived at load, not mapped).
-  std::shared_ptr<const std::vector<uint8_t>> storage;
+  // Set when the matrix owns its bytes (converted at load, not mapped).
+  std::shared_ptr<const void> storage;
 
   bool empty() const { return data == nullptr; }
   std::size_t row_bytes() const { return static_cast<std::size_t>(cols) * dtype_size(dtype); }

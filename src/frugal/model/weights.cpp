@@ -3,6 +3,7 @@
 #include <string>
 
 #include "frugal/core/error.h"
+#include "frugal/core/mapped_file.h"
 #include "frugal/kernels/q8.h"
 
 namespace frugal {
@@ -151,7 +152,11 @@ std::string to_string(WeightFormat format) { return format == WeightFormat::Q8 ?
 namespace {
 
 void convert(WeightMatrix& w, WeightFormat format) {
-  if (format == WeightFormat::Q8 && !w.empty() && q8_applicable(w)) w = to_q8(w);
+  if (format != WeightFormat::Q8 || w.empty() || !q8_applicable(w)) return;
+  WeightMatrix converted = to_q8(w);
+  // The stored rows are no longer read: keep peak memory near the converted size.
+  if (!w.storage) release_mapped_pages(w.data, static_cast<std::size_t>(w.rows) * w.row_bytes());
+  w = std::move(converted);
 }
 
 void convert_swiglu(SwiGluWeights& m, WeightFormat format) {
