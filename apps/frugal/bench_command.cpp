@@ -15,7 +15,6 @@
 #include <chrono>
 #include <cstdio>
 #include <random>
-#include <sstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -27,6 +26,7 @@
 #include "frugal/core/thread_pool.h"
 #include "frugal/generate/session.h"
 #include "frugal/model/model_stats.h"
+#include "int_list.h"
 
 namespace frugal::cli {
 namespace {
@@ -44,24 +44,6 @@ struct BenchOptions {
   bool json = false;
 };
 
-std::vector<int64_t> parse_depths(const std::string& text) {
-  std::vector<int64_t> depths;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) {
-    std::size_t used = 0;
-    long long value = -1;
-    try {
-      value = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != item.size() || value < 0) fail("--depth: \"", item, "\" is not a token count");
-    depths.push_back(value);
-  }
-  if (depths.empty()) fail("--depth: no depths given");
-  return depths;
-}
-
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 int64_t peak_rss_bytes() {
@@ -73,7 +55,7 @@ int64_t peak_rss_bytes() {
 int run_bench(const BenchOptions& o) {
   if (o.threads > 0) ThreadPool::set_global_threads(o.threads);
   if (o.prompt < 1 || o.gen < 1) fail("--prompt and --gen must be at least 1");
-  const std::vector<int64_t> depths = parse_depths(o.depths);
+  const std::vector<int64_t> depths = parse_int_list(o.depths, "--depth", INT32_MAX);
   const auto load_start = Clock::now();
   const Model model(o.model, parse_weight_format(o.weights));
   std::fprintf(stderr, "loaded with %s weights in %.1f s\n", to_string(model.weight_format()).c_str(),

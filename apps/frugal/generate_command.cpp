@@ -3,7 +3,6 @@
 // Streams the reply as it is produced, then prints prompt and generated
 // tokens, prefill and decode speed and KV cache bytes in use (stderr).
 #include <cstdio>
-#include <sstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -12,6 +11,7 @@
 #include "frugal/core/error.h"
 #include "frugal/generate/reasoning.h"
 #include "generation_flags.h"
+#include "int_list.h"
 #include "reply_printer.h"
 
 namespace frugal::cli {
@@ -26,22 +26,8 @@ struct GenerateOptions {
 };
 
 std::vector<int32_t> parse_ids(const std::string& text) {
-  std::vector<int32_t> ids;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) {
-    std::size_t used = 0;
-    long long value = -1;
-    try {
-      value = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != item.size() || value < 0 || value > INT32_MAX)
-      fail("--ids: \"", item, "\" is not a token id (expected comma-separated non-negative integers)");
-    ids.push_back(static_cast<int32_t>(value));
-  }
-  if (ids.empty()) fail("--ids: no token ids given");
-  return ids;
+  const std::vector<int64_t> values = parse_int_list(text, "--ids", INT32_MAX);
+  return std::vector<int32_t>(values.begin(), values.end());
 }
 
 int run_generate(GenerateOptions& o) {

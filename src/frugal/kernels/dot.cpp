@@ -2,14 +2,7 @@
 
 #include <cstring>
 
-#if defined(__x86_64__)
-// GCC 12's AVX-512 headers build reductions from _mm512_undefined_*() values
-// and then warn about them; the warnings are false (GCC bug 105593).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#endif
+#include "frugal/kernels/intrinsics.h"
 
 namespace frugal {
 namespace {
@@ -185,6 +178,3 @@ float dot_bf16_f32(const uint8_t* w, const float* x, int64_t n) { return dot_bf1
 
 }  // namespace frugal
 
-#if defined(__x86_64__)
-#pragma GCC diagnostic pop
-#endif

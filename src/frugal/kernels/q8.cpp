@@ -7,12 +7,7 @@
 #include "frugal/core/error.h"
 #include "frugal/core/thread_pool.h"
 
-#if defined(__x86_64__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#endif
+#include "frugal/kernels/intrinsics.h"
 
 namespace frugal {
 namespace {
@@ -161,6 +156,3 @@ WeightMatrix to_q8(const WeightMatrix& w) {
 
 }  // namespace frugal
 
-#if defined(__x86_64__)
-#pragma GCC diagnostic pop
-#endif
