@@ -17,5 +17,6 @@ Runner add_generate_command(CLI::App& app);
 Runner add_chat_command(CLI::App& app);
 Runner add_init_command(CLI::App& app);
 Runner add_bench_command(CLI::App& app);
+Runner add_grad_command(CLI::App& app);
 
 }  // namespace frugal::cli

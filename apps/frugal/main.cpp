@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   add(frugal::cli::add_chat_command);
   add(frugal::cli::add_init_command);
   add(frugal::cli::add_bench_command);
+  add(frugal::cli::add_grad_command);
 
   try {
     app.parse(argc, argv);

@@ -1,31 +1,17 @@
 #include "frugal/model/init.h"
 
 #include <cmath>
-#include <cstring>
-#include <cstdio>
-#include <filesystem>
-#include <functional>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "frugal/core/error.h"
-#include "frugal/core/mapped_file.h"
-#include "frugal/io/safetensors.h"
+#include "frugal/model/checkpoint_layout.h"
 
 namespace frugal {
 namespace {
 
 using json = nlohmann::json;
-
-enum class Fill { Normal, Ones, Zeros };
-
-struct TensorSpec {
-  std::string name;
-  std::vector<int64_t> shape;
-  Fill fill;
-  DType dtype;
-};
 
 // splitmix64: a tiny, fully specified generator (same values everywhere).
 struct SplitMix64 {
@@ -45,93 +31,18 @@ uint64_t name_hash(const std::string& name) {
   return h;
 }
 
-std::vector<TensorSpec> tensor_specs(const Config& c, DType dtype) {
-  std::vector<TensorSpec> specs;
-  const int64_t D = c.hidden_size, H = c.num_attention_heads;
-  auto matrix = [&](const std::string& name, int64_t rows, int64_t cols) {
-    specs.push_back({name, {rows, cols}, Fill::Normal, dtype});
-  };
-  auto norm = [&](const std::string& name, int64_t size) { specs.push_back({name, {size}, Fill::Ones, dtype}); };
-  auto swiglu = [&](const std::string& prefix, int64_t width) {
-    matrix(prefix + "gate_proj.weight", width, D);
-    matrix(prefix + "up_proj.weight", width, D);
-    matrix(prefix + "down_proj.weight", D, width);
-  };
-  auto layer = [&](int i, bool moe) {
-    const std::string p = "model.layers." + std::to_string(i) + ".";
-    norm(p + "input_layernorm.weight", D);
-    norm(p + "post_attention_layernorm.weight", D);
-    const std::string a = p + "self_attn.";
-    if (c.q_lora_rank > 0) {
-      matrix(a + "q_a_proj.weight", c.q_lora_rank, D);
-      norm(a + "q_a_layernorm.weight", c.q_lora_rank);
-      matrix(a + "q_b_proj.weight", H * c.qk_head_dim(), c.q_lora_rank);
-    } else {
-      matrix(a + "q_proj.weight", H * c.qk_head_dim(), D);
-    }
-    matrix(a + "kv_a_proj_with_mqa.weight", c.kv_lora_rank + c.qk_rope_head_dim, D);
-    norm(a + "kv_a_layernorm.weight", c.kv_lora_rank);
-    matrix(a + "kv_b_proj.weight", H * (c.qk_nope_head_dim + c.v_head_dim), c.kv_lora_rank);
-    matrix(a + "o_proj.weight", D, H * c.v_head_dim);
-    if (!moe) {
-      swiglu(p + "mlp.", c.intermediate_size);
-      return;
-    }
-    matrix(p + "mlp.gate.weight", c.n_routed_experts, D);
-    if (c.topk_method == TopkMethod::NoauxTc)
-      specs.push_back({p + "mlp.gate.e_score_correction_bias", {c.n_routed_experts}, Fill::Zeros, DType::F32});
-    for (int e = 0; e < c.n_routed_experts; ++e)
-      swiglu(p + "mlp.experts." + std::to_string(e) + ".", c.moe_intermediate_size);
-    if (c.n_shared_experts > 0)
-      swiglu(p + "mlp.shared_experts.", static_cast<int64_t>(c.moe_intermediate_size) * c.n_shared_experts);
-  };
-
-  matrix("model.embed_tokens.weight", c.vocab_size, D);
-  for (int i = 0; i < c.num_hidden_layers; ++i) layer(i, c.is_moe_layer(i));
-  norm("model.norm.weight", D);
-  matrix("lm_head.weight", c.vocab_size, D);
-  for (int k = 1; k <= c.num_nextn_predict_layers; ++k) {
-    const int i = c.num_hidden_layers + k - 1;
-    const std::string p = "model.layers." + std::to_string(i) + ".";
-    layer(i, c.n_routed_experts > 0);
-    norm(p + "enorm.weight", D);
-    norm(p + "hnorm.weight", D);
-    matrix(p + "eh_proj.weight", D, 2 * D);
-    norm(p + "shared_head.norm.weight", D);
-    // Copies of the shared embedding and head, as in the released V3 layout.
-    matrix(p + "embed_tokens.weight", c.vocab_size, D);
-    matrix(p + "shared_head.head.weight", c.vocab_size, D);
+// The MTP copies repeat the main tensors' values: the generator is seeded by
+// the name of the tensor a copy repeats.
+std::vector<float> random_values(const TensorSpec& spec, uint64_t seed, double std_dev) {
+  std::vector<float> values(static_cast<std::size_t>(spec.numel()),
+                            spec.role == TensorRole::Norm ? 1.0f : 0.0f);
+  if (spec.role != TensorRole::Matrix) return values;
+  SplitMix64 rng{seed ^ name_hash(shared_tensor_source(spec.name))};
+  for (float& v : values) {  // Box-Muller, one value per pair of draws
+    const double u1 = rng.uniform(), u2 = rng.uniform();
+    v = static_cast<float>(std_dev * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2));
   }
-  return specs;
-}
-
-// The MTP copies repeat the main tensors' values.
-std::string value_source(const std::string& name) {
-  if (name.find(".shared_head.head.weight") != std::string::npos) return "lm_head.weight";
-  if (name.rfind("model.layers.", 0) == 0 && name.find(".embed_tokens.weight") != std::string::npos)
-    return "model.embed_tokens.weight";
-  return name;
-}
-
-std::vector<uint8_t> make_values(const TensorSpec& spec, uint64_t seed, double std_dev) {
-  int64_t n = 1;
-  for (int64_t d : spec.shape) n *= d;
-  std::vector<uint8_t> bytes(static_cast<std::size_t>(n) * dtype_size(spec.dtype));
-  SplitMix64 rng{seed ^ name_hash(value_source(spec.name))};
-  for (int64_t i = 0; i < n; ++i) {
-    float v = spec.fill == Fill::Ones ? 1.0f : 0.0f;
-    if (spec.fill == Fill::Normal) {  // Box-Muller, one value per pair of draws
-      const double u1 = rng.uniform(), u2 = rng.uniform();
-      v = static_cast<float>(std_dev * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2));
-    }
-    if (spec.dtype == DType::BF16) {
-      const uint16_t b = f32_to_bf16(v);
-      std::memcpy(&bytes[2 * i], &b, 2);
-    } else {
-      std::memcpy(&bytes[4 * i], &v, 4);
-    }
-  }
-  return bytes;
+  return values;
 }
 
 }  // namespace
@@ -187,52 +98,16 @@ json preset_config(const std::string& preset) {
 }
 
 void write_random_checkpoint(const json& config_json, const std::string& out_dir, const InitOptions& options) {
-  namespace fs = std::filesystem;
-  if (options.dtype != DType::BF16 && options.dtype != DType::F32)
-    fail("random checkpoints are written as BF16 or F32, not ", dtype_name(options.dtype));
   const Config config = parse_config(config_json.dump(), out_dir + "/config.json");
-  fs::create_directories(out_dir);
-
-  const std::vector<TensorSpec> specs = tensor_specs(config, options.dtype);
-  // Group tensors into shards of at most shard_bytes (a larger tensor gets its own).
-  std::vector<std::vector<std::size_t>> shards(1);
-  uint64_t shard_size = 0, total = 0;
-  for (std::size_t i = 0; i < specs.size(); ++i) {
-    uint64_t bytes = dtype_size(specs[i].dtype);
-    for (int64_t d : specs[i].shape) bytes *= static_cast<uint64_t>(d);
-    if (shard_size > 0 && shard_size + bytes > options.shard_bytes) {
-      shards.emplace_back();
-      shard_size = 0;
-    }
-    shards.back().push_back(i);
-    shard_size += bytes;
-    total += bytes;
-  }
-
-  json weight_map = json::object();
-  uint64_t written = 0;
-  for (std::size_t s = 0; s < shards.size(); ++s) {
-    char name[64];
-    std::snprintf(name, sizeof name, "model-%05zu-of-%05zu.safetensors", s + 1, shards.size());
-    const std::string file = shards.size() == 1 ? "model.safetensors" : name;
-    std::vector<std::vector<uint8_t>> values;
-    std::vector<TensorToWrite> tensors;
-    for (std::size_t i : shards[s]) {
-      values.push_back(make_values(specs[i], options.seed, options.init_std));
-      tensors.push_back({specs[i].name, specs[i].dtype, specs[i].shape, values.back().data()});
-      weight_map[specs[i].name] = file;
-      written += values.back().size();
-    }
-    write_safetensors((fs::path(out_dir) / file).string(), tensors, {{"format", "pt"}});
-    if (total > (256ull << 20))
-      std::fprintf(stderr, "\rwrote %s (%.1f of %.1f GB)", file.c_str(), written / 1e9, total / 1e9);
-  }
-  if (total > (256ull << 20)) std::fputc('\n', stderr);
-  if (shards.size() > 1) {
-    const json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}};
-    write_file_atomically((fs::path(out_dir) / "model.safetensors.index.json").string(), index.dump(2));
-  }
-  write_file_atomically((fs::path(out_dir) / "config.json").string(), config_json.dump(2) + "\n");
+  uint64_t total_bytes = 0;
+  for (const TensorSpec& spec : checkpoint_tensors(config)) total_bytes += spec.numel() * dtype_size(options.dtype);
+  CheckpointWriteOptions write;
+  write.dtype = options.dtype;
+  write.shard_bytes = options.shard_bytes;
+  write.show_progress = total_bytes > (256ull << 20);
+  write_checkpoint(config_json, out_dir, write, [&](const TensorSpec& spec) {
+    return random_values(spec, options.seed, options.init_std);
+  });
 }
 
 }  // namespace frugal
