@@ -17,7 +17,6 @@
 #include "frugal/core/thread_pool.h"
 #include "frugal/io/checkpoint.h"
 #include "frugal/io/safetensors.h"
-#include "frugal/train/gemm.h"
 #include "frugal/train/token_sequences.h"
 #include "frugal/train/trainable_model.h"
 
@@ -33,7 +32,6 @@ struct GradOptions {
 
 int run_grad(const GradOptions& o) {
   if (o.threads > 0) ThreadPool::set_global_threads(o.threads);
-  set_matmul_threads(ThreadPool::global().num_threads());
   const std::vector<std::vector<int32_t>> sequences = read_token_sequences(o.inputs);
   ParameterStore store = ParameterStore::load(o.model);
   TrainableModel model(store);

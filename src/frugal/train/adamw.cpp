@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "frugal/core/error.h"
+#include "frugal/core/thread_pool.h"
 #include "frugal/io/safetensors.h"
 
 namespace frugal {
@@ -20,23 +21,28 @@ bool AdamW::decays(const Parameter& p) const {
 
 void AdamW::step(double lr) {
   ++step_;
-  const double b1 = options_.beta1, b2 = options_.beta2;
-  const double bias1 = 1.0 - std::pow(b1, static_cast<double>(step_));
-  const double bias2 = 1.0 - std::pow(b2, static_cast<double>(step_));
+  const float b1 = static_cast<float>(options_.beta1), b2 = static_cast<float>(options_.beta2);
+  const float inv_bias1 = static_cast<float>(1.0 / (1.0 - std::pow(options_.beta1, static_cast<double>(step_))));
+  const float inv_sqrt_bias2 =
+      static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(options_.beta2, static_cast<double>(step_))));
+  const float eps = static_cast<float>(options_.eps), rate = static_cast<float>(lr);
   std::vector<Parameter>& params = store_.all();
   for (std::size_t i = 0; i < params.size(); ++i) {
     Parameter& p = params[i];
     if (!p.trainable()) continue;
     const float shrink = decays(p) ? static_cast<float>(1.0 - lr * options_.weight_decay) : 1.0f;
-    float* m = m_[i].data();
-    float* v = v_[i].data();
-    for (std::size_t j = 0; j < p.value.size(); ++j) {
-      const double g = p.grad[j];
-      m[j] = static_cast<float>(b1 * m[j] + (1.0 - b1) * g);
-      v[j] = static_cast<float>(b2 * v[j] + (1.0 - b2) * g * g);
-      const double update = (m[j] / bias1) / (std::sqrt(v[j] / bias2) + options_.eps);
-      p.value[j] = static_cast<float>(p.value[j] * shrink - lr * update);
-    }
+    float* __restrict m = m_[i].data();
+    float* __restrict v = v_[i].data();
+    float* __restrict value = p.value.data();
+    const float* __restrict grad = p.grad.data();
+    ThreadPool::global().parallel_for(p.value.size(), [&](std::size_t begin, std::size_t end) {
+      for (std::size_t j = begin; j < end; ++j) {  // float throughout so that it vectorises
+        const float g = grad[j];
+        m[j] = b1 * m[j] + (1.0f - b1) * g;
+        v[j] = b2 * v[j] + (1.0f - b2) * g * g;
+        value[j] = value[j] * shrink - rate * (m[j] * inv_bias1) / (std::sqrt(v[j]) * inv_sqrt_bias2 + eps);
+      }
+    });
   }
 }
 

@@ -102,24 +102,29 @@ void Attention::forward(const AttentionParams& p, const float* x, const Sequence
     tape.probs_offset[s] = total;
     total += H * spans.length(s) * spans.length(s);
   }
-  tape.probs.assign(static_cast<std::size_t>(total), 0.0f);
-  tape.heads_out.assign(static_cast<std::size_t>(N * H * dv), 0.0f);
-  const int64_t pairs = spans.count() * H;
-  ThreadPool::global().parallel_for(static_cast<std::size_t>(pairs), [&](std::size_t begin, std::size_t end) {
+  tape.probs.resize(static_cast<std::size_t>(total));
+  tape.heads_out.resize(static_cast<std::size_t>(N * H * dv));
+  const int64_t ldq = H * dqk, ldkv = H * (dn + dv), ldo = H * dv;
+  ThreadPool::global().parallel_for(static_cast<std::size_t>(spans.count() * H), [&](std::size_t begin,
+                                                                                       std::size_t end) {
     for (std::size_t job = begin; job < end; ++job) {
       const int64_t s = static_cast<int64_t>(job) / H, h = static_cast<int64_t>(job) % H;
       const int64_t T = spans.length(s), first = spans.begin(s);
       float* P = tape.probs.data() + tape.probs_offset[s] + h * T * T;
+      const float* Q = tape.queries.data() + (first * H + h) * dqk;
+      const float* K = tape.keys.data() + (first * H + h) * dqk;
+      const float* V = tape.kv_b.data() + (first * H + h) * (dn + dv) + dn;
+      // Scores for all pairs (the masked half costs less than skipping it in
+      // a blocked product), then the causal softmax of each row.
+      gemm_on_this_thread(false, true, T, T, dqk, Q, ldq, K, ldq, 0.0f, P, T);
       for (int64_t i = 0; i < T; ++i) {
-        const float* q = tape.queries.data() + ((first + i) * H + h) * dqk;
         float* row = P + i * T;
-        for (int64_t j = 0; j <= i; ++j)
-          row[j] = dot(q, tape.keys.data() + ((first + j) * H + h) * dqk, dqk) * softmax_scale_;
+        for (int64_t j = 0; j <= i; ++j) row[j] *= softmax_scale_;
         softmax(row, i + 1);
-        float* o = tape.heads_out.data() + ((first + i) * H + h) * dv;
-        for (int64_t j = 0; j <= i; ++j)
-          axpy(row[j], tape.kv_b.data() + ((first + j) * H + h) * (dn + dv) + dn, o, dv);
+        std::fill(row + i + 1, row + T, 0.0f);
       }
+      gemm_on_this_thread(false, false, T, dv, T, P, T, V, ldkv, 0.0f,
+                          tape.heads_out.data() + (first * H + h) * dv, ldo);
     }
   });
   matmul_xwt(tape.heads_out.data(), p.o->value.data(), out, N, D, H * dv);
@@ -138,35 +143,36 @@ void Attention::backward(const AttentionParams& p, const AttentionTape& tape, co
   matmul_xw(dy, p.o->value.data(), dheads.data(), N, D, H * dv);
 
   // Through softmax attention: gradients of queries, keys and values.
-  std::vector<float> dqueries(tape.queries.size(), 0.0f), dkeys(tape.keys.size(), 0.0f);
-  std::vector<float> dkv_b(tape.kv_b.size(), 0.0f);
+  std::vector<float> dqueries(tape.queries.size()), dkeys(tape.keys.size());
+  std::vector<float> dkv_b(tape.kv_b.size());
+  const int64_t ldq = H * dqk, ldkv = H * (dn + dv), ldo = H * dv;
   ThreadPool::global().parallel_for(static_cast<std::size_t>(spans.count() * H), [&](std::size_t begin,
                                                                                        std::size_t end) {
-    std::vector<float> dscore;
+    std::vector<float> dP;
     for (std::size_t job = begin; job < end; ++job) {
       const int64_t s = static_cast<int64_t>(job) / H, h = static_cast<int64_t>(job) % H;
       const int64_t T = spans.length(s), first = spans.begin(s);
       const float* P = tape.probs.data() + tape.probs_offset[s] + h * T * T;
-      dscore.resize(static_cast<std::size_t>(T));
-      for (int64_t i = 0; i < T; ++i) {
-        const float* row = P + i * T;
-        const float* dout = dheads.data() + ((first + i) * H + h) * dv;
+      const float* Q = tape.queries.data() + (first * H + h) * dqk;
+      const float* K = tape.keys.data() + (first * H + h) * dqk;
+      const float* V = tape.kv_b.data() + (first * H + h) * (dn + dv) + dn;
+      const float* dO = dheads.data() + (first * H + h) * dv;
+      dP.resize(static_cast<std::size_t>(T * T));
+      gemm_on_this_thread(false, true, T, T, dv, dO, ldo, V, ldkv, 0.0f, dP.data(), T);       // dP = dO V^T
+      gemm_on_this_thread(true, false, T, dv, T, P, T, dO, ldo, 0.0f,                          // dV = P^T dO
+                          dkv_b.data() + (first * H + h) * (dn + dv) + dn, ldkv);
+      for (int64_t i = 0; i < T; ++i) {  // dS = P (dP - sum_j P dP) * scale; 0 above the diagonal
+        const float* p_row = P + i * T;
+        float* row = dP.data() + i * T;
         double weighted = 0.0;
-        for (int64_t j = 0; j <= i; ++j) {
-          const int64_t kv = ((first + j) * H + h) * (dn + dv);
-          dscore[j] = dot(dout, tape.kv_b.data() + kv + dn, dv);
-          weighted += static_cast<double>(dscore[j]) * row[j];
-          axpy(row[j], dout, dkv_b.data() + kv + dn, dv);
-        }
-        const float* q = tape.queries.data() + ((first + i) * H + h) * dqk;
-        float* dq = dqueries.data() + ((first + i) * H + h) * dqk;
-        for (int64_t j = 0; j <= i; ++j) {
-          const float ds = row[j] * (dscore[j] - static_cast<float>(weighted)) * softmax_scale_;
-          const int64_t key = ((first + j) * H + h) * dqk;
-          axpy(ds, tape.keys.data() + key, dq, dqk);
-          axpy(ds, q, dkeys.data() + key, dqk);
-        }
+        for (int64_t j = 0; j <= i; ++j) weighted += static_cast<double>(p_row[j]) * row[j];
+        for (int64_t j = 0; j <= i; ++j) row[j] = p_row[j] * (row[j] - static_cast<float>(weighted)) * softmax_scale_;
+        std::fill(row + i + 1, row + T, 0.0f);
       }
+      gemm_on_this_thread(false, false, T, dqk, T, dP.data(), T, K, ldq, 0.0f,                 // dQ = dS K
+                          dqueries.data() + (first * H + h) * dqk, ldq);
+      gemm_on_this_thread(true, false, T, dqk, T, dP.data(), T, Q, ldq, 0.0f,                  // dK = dS^T Q
+                          dkeys.data() + (first * H + h) * dqk, ldq);
     }
   });
 

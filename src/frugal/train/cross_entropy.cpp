@@ -19,12 +19,12 @@ double cross_entropy_in_place(float* logits, const int32_t* targets, int64_t row
         continue;
       }
       const float max_logit = *std::max_element(z, z + vocab);
+      const float target_logit = z[targets[r]];
       double sum = 0.0;
-      for (int64_t v = 0; v < vocab; ++v) sum += std::exp(static_cast<double>(z[v] - max_logit));
-      const double log_sum = std::log(sum) + max_logit;
-      row_loss[r] = log_sum - z[targets[r]];
-      for (int64_t v = 0; v < vocab; ++v)
-        z[v] = static_cast<float>(std::exp(static_cast<double>(z[v]) - log_sum)) * grad_scale;
+      for (int64_t v = 0; v < vocab; ++v) sum += z[v] = std::exp(z[v] - max_logit);  // float exp: 3x cheaper
+      row_loss[r] = std::log(sum) + max_logit - target_logit;
+      const float scale = static_cast<float>(grad_scale / sum);
+      for (int64_t v = 0; v < vocab; ++v) z[v] *= scale;
       z[targets[r]] -= grad_scale;
     }
   });

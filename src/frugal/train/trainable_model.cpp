@@ -11,6 +11,7 @@ namespace frugal {
 
 TrainableModel::TrainableModel(ParameterStore& store)
     : store_(store), config_(store.config()), attention_(store.config()) {
+  prepare_training_runtime();
   if (config_.num_nextn_predict_layers > 1)
     fail("training supports at most one MTP module; config.json has num_nextn_predict_layers = ",
          config_.num_nextn_predict_layers);
