@@ -18,5 +18,8 @@ Runner add_chat_command(CLI::App& app);
 Runner add_init_command(CLI::App& app);
 Runner add_bench_command(CLI::App& app);
 Runner add_grad_command(CLI::App& app);
+Runner add_train_tokenizer_command(CLI::App& app);
+Runner add_prepare_data_command(CLI::App& app);
+Runner add_train_command(CLI::App& app);
 
 }  // namespace frugal::cli

@@ -6,8 +6,10 @@
 
 #include "commands.h"
 #include "frugal/core/error.h"
+#include "frugal/train/gemm.h"
 
 int main(int argc, char** argv) {
+  frugal::select_fast_blas_kernel(argv);
   CLI::App app{"frugal: DeepSeek-V2/V3/R1 models on CPUs"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "frugal 0.1.0");
@@ -27,6 +29,9 @@ int main(int argc, char** argv) {
   add(frugal::cli::add_init_command);
   add(frugal::cli::add_bench_command);
   add(frugal::cli::add_grad_command);
+  add(frugal::cli::add_train_tokenizer_command);
+  add(frugal::cli::add_prepare_data_command);
+  add(frugal::cli::add_train_command);
 
   try {
     app.parse(argc, argv);

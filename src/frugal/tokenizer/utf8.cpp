@@ -70,13 +70,15 @@ std::size_t utf8_sequence(std::string_view text, std::size_t i, char32_t* cp) {
   return p.length;
 }
 
-bool is_valid_utf8(std::string_view text) {
+bool is_valid_utf8(std::string_view text) { return first_invalid_utf8(text) == std::string_view::npos; }
+
+std::size_t first_invalid_utf8(std::string_view text) {
   for (std::size_t i = 0; i < text.size();) {
     const std::size_t n = utf8_sequence(text, i);
-    if (n == 0) return false;
+    if (n == 0) return i;
     i += n;
   }
-  return true;
+  return std::string_view::npos;
 }
 
 std::string sanitize_utf8(std::string_view text) {

@@ -21,6 +21,10 @@ std::size_t utf8_sequence(std::string_view text, std::size_t i, char32_t* cp = n
 
 bool is_valid_utf8(std::string_view text);
 
+// The offset of the first byte that starts no valid sequence, or npos when
+// the whole text is valid (for warnings that point into a file).
+std::size_t first_invalid_utf8(std::string_view text);
+
 // Replaces each maximal invalid subpart with U+FFFD (the WHATWG / Unicode
 // "substitution of maximal subparts" rule, as Python's errors="replace").
 std::string sanitize_utf8(std::string_view text);

@@ -1,0 +1,321 @@
+#include "frugal/train/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "frugal/core/error.h"
+#include "frugal/core/line_chart.h"
+#include "frugal/core/mapped_file.h"
+#include "frugal/core/thread_pool.h"
+#include "frugal/data/token_dataset.h"
+#include "frugal/io/checkpoint.h"
+#include "frugal/train/routing_bias.h"
+
+namespace frugal {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+json options_to_json(const TrainOptions& o) {
+  return {{"model_dir", o.model_dir},
+          {"data_dir", o.data_dir},
+          {"steps", o.steps},
+          {"batch", o.batch},
+          {"seq_len", o.seq_len},
+          {"schedule", to_string(o.schedule.kind)},
+          {"lr", o.schedule.peak},
+          {"min_lr_ratio", o.schedule.floor_ratio},
+          {"warmup", o.schedule.warmup_steps},
+          {"decay_fraction", o.schedule.decay_fraction},
+          {"beta1", o.adamw.beta1},
+          {"beta2", o.adamw.beta2},
+          {"adam_eps", o.adamw.eps},
+          {"weight_decay", o.adamw.weight_decay},
+          {"decay_all", o.adamw.decay == DecayRule::All},
+          {"clip", o.clip_norm},
+          {"mtp_weight", o.loss.mtp_weight},
+          {"balance_alpha", o.loss.balance_alpha},
+          {"bias_gamma", o.bias_gamma},
+          {"eval_every", o.eval_every},
+          {"eval_batches", o.eval_batches},
+          {"save_every", o.save_every},
+          {"keep", o.keep_checkpoints},
+          {"seed", o.seed}};
+}
+
+// The options a run was started with, for --resume (`steps` may be extended).
+TrainOptions options_from_json(const json& j, const TrainOptions& given) {
+  TrainOptions o = given;
+  o.model_dir = j.at("model_dir");
+  o.data_dir = j.at("data_dir");
+  if (given.steps <= 0) o.steps = j.at("steps");
+  o.batch = j.at("batch");
+  o.seq_len = j.at("seq_len");
+  o.schedule.kind = parse_schedule_kind(j.at("schedule"));
+  o.schedule.peak = j.at("lr");
+  o.schedule.floor_ratio = j.at("min_lr_ratio");
+  o.schedule.warmup_steps = j.at("warmup");
+  o.schedule.decay_fraction = j.at("decay_fraction");
+  o.adamw.beta1 = j.at("beta1");
+  o.adamw.beta2 = j.at("beta2");
+  o.adamw.eps = j.at("adam_eps");
+  o.adamw.weight_decay = j.at("weight_decay");
+  o.adamw.decay = j.at("decay_all").get<bool>() ? DecayRule::All : DecayRule::Matrices;
+  o.clip_norm = j.at("clip");
+  o.loss.mtp_weight = j.at("mtp_weight");
+  o.loss.balance_alpha = j.at("balance_alpha");
+  o.bias_gamma = j.at("bias_gamma");
+  o.eval_every = j.at("eval_every");
+  o.eval_batches = j.at("eval_batches");
+  o.save_every = j.at("save_every");
+  o.keep_checkpoints = j.at("keep");
+  o.seed = j.at("seed");
+  return o;
+}
+
+std::string step_name(int64_t step) {
+  char name[32];
+  std::snprintf(name, sizeof name, "step-%08lld", static_cast<long long>(step));
+  return name;
+}
+
+// Worst MoE layer's busiest expert over its mean load (1 = perfectly even).
+double load_imbalance(const StepLosses& losses) {
+  double worst = 0.0;
+  for (const auto& [layer, load] : losses.expert_loads) {
+    double sum = 0.0, max = 0.0;
+    for (int64_t l : load) sum += static_cast<double>(l), max = std::max(max, static_cast<double>(l));
+    if (sum > 0) worst = std::max(worst, max / (sum / static_cast<double>(load.size())));
+  }
+  return worst;
+}
+
+// Held-out cross-entropy of a unigram model fitted on the training tokens
+// (add-one smoothing): the baseline a trained model must beat.
+double unigram_baseline(const TokenDataset& train, const TokenDataset& heldout, int vocab) {
+  std::vector<double> counts(static_cast<std::size_t>(vocab), 1.0);
+  for (int32_t t : train.tokens()) counts[t] += 1.0;
+  const double total = static_cast<double>(train.token_count()) + vocab;
+  double loss = 0.0;
+  for (int32_t t : heldout.tokens()) loss -= std::log(counts[t] / total);
+  return loss / static_cast<double>(std::max<int64_t>(1, heldout.token_count()));
+}
+
+class TrainingRun {
+ public:
+  explicit TrainingRun(TrainOptions options) : o_(std::move(options)) {}
+
+  std::string run();
+
+ private:
+  void open_output();
+  void evaluate(int64_t step);
+  void save(int64_t step);
+  void log(const json& record);
+  void draw() const;
+
+  TrainOptions o_;
+  int64_t start_step_ = 0;
+  std::string resume_dir_;
+  std::optional<ParameterStore> store_;
+  std::optional<TrainableModel> model_;
+  std::optional<AdamW> optimizer_;
+  std::optional<TokenDataset> train_data_, heldout_data_;
+  std::optional<PackedBatches> train_batches_, heldout_batches_;
+  std::ofstream log_;
+  std::vector<double> train_x_, train_y_, heldout_x_, heldout_y_;
+  double baseline_ = 0.0;
+};
+
+void TrainingRun::open_output() {
+  fs::create_directories(o_.out_dir);
+  const fs::path latest = fs::path(o_.out_dir) / "latest";
+  if (!o_.resume && fs::exists(latest))
+    fail(o_.out_dir, " already holds a training run (", latest.string(),
+         "); pass --resume to continue it or choose another --out");
+  if (o_.resume) {
+    if (!fs::exists(latest)) fail("--resume: ", o_.out_dir, " has no checkpoint yet (no 'latest' file)");
+    std::string name = read_text_file(latest.string());
+    name.erase(name.find_last_not_of(" \n\r\t") + 1);
+    resume_dir_ = (fs::path(o_.out_dir) / name).string();
+    const std::string state_path = resume_dir_ + "/trainer_state.json";
+    json state;
+    try {
+      state = json::parse(read_text_file(state_path));
+      o_ = options_from_json(state.at("options"), o_);
+      start_step_ = state.at("step");
+    } catch (const json::exception& e) {
+      fail(state_path, ": ", e.what());
+    }
+  } else if (o_.steps <= 0) {
+    o_.steps = 1000;
+  }
+  for (const auto& entry : fs::directory_iterator(o_.out_dir))  // leftovers of an interrupted save
+    if (entry.path().extension() == ".partial") fs::remove_all(entry.path());
+
+  // The log keeps the records up to the step resumed from; later ones are redone.
+  const fs::path log_path = fs::path(o_.out_dir) / "train_log.jsonl";
+  std::string kept;
+  if (o_.resume && fs::exists(log_path)) {
+    std::istringstream lines(read_text_file(log_path.string()));
+    for (std::string line; std::getline(lines, line);) {
+      json record;
+      try {
+        record = json::parse(line);
+      } catch (const json::exception&) {
+        continue;  // a line cut short by the interruption
+      }
+      if (record.value("step", int64_t{0}) > start_step_) continue;
+      kept += line + "\n";
+      if (record.contains("loss")) train_x_.push_back(record["step"]), train_y_.push_back(record["loss"]);
+      if (record.contains("heldout_ce"))
+        heldout_x_.push_back(record["step"]), heldout_y_.push_back(record["heldout_ce"]);
+    }
+  }
+  write_file_atomically(log_path.string(), kept);
+  log_.open(log_path, std::ios::app);
+  if (!log_) fail("cannot append to ", log_path.string());
+}
+
+void TrainingRun::log(const json& record) {
+  log_ << record.dump() << "\n";
+  log_.flush();
+}
+
+void TrainingRun::draw() const {
+  LineChart chart;
+  chart.title = "frugal train: loss";
+  chart.x_label = "step";
+  chart.y_label = "cross-entropy (nats/token)";
+  chart.series.push_back({"train total loss", train_x_, train_y_});
+  chart.series.push_back({"held-out next-token loss", heldout_x_, heldout_y_});
+  if (baseline_ > 0 && !train_x_.empty())
+    chart.series.push_back({"unigram baseline", {train_x_.front(), train_x_.back()}, {baseline_, baseline_}});
+  chart.write((fs::path(o_.out_dir) / "loss.svg").string());
+}
+
+void TrainingRun::evaluate(int64_t step) {
+  double ce = 0.0, mtp = 0.0;
+  int64_t ce_tokens = 0, mtp_tokens = 0;
+  for (int b = 0; b < o_.eval_batches; ++b) {
+    const StepLosses l = model_->evaluate(heldout_batches_->batch(b, o_.batch), o_.loss);
+    ce += l.ce * static_cast<double>(l.ce_tokens);
+    mtp += l.mtp * static_cast<double>(l.mtp_tokens);
+    ce_tokens += l.ce_tokens;
+    mtp_tokens += l.mtp_tokens;
+  }
+  ce /= std::max<int64_t>(1, ce_tokens);
+  mtp /= std::max<int64_t>(1, mtp_tokens);
+  std::fprintf(stderr, "eval step %lld: held-out ce %.4f  mtp %.4f  (unigram baseline %.4f)\n",
+               static_cast<long long>(step), ce, mtp, baseline_);
+  log({{"step", step}, {"heldout_ce", ce}, {"heldout_mtp", mtp}, {"unigram_baseline", baseline_}});
+  heldout_x_.push_back(static_cast<double>(step));
+  heldout_y_.push_back(ce);
+  draw();
+}
+
+void TrainingRun::save(int64_t step) {
+  const std::string name = step_name(step);
+  const fs::path partial = fs::path(o_.out_dir) / (name + ".partial");
+  const fs::path final_dir = fs::path(o_.out_dir) / name;
+  fs::remove_all(partial);
+  store_->save(partial.string(), DType::F32);  // float32: a resumed run continues bit for bit
+  optimizer_->save_state((partial / "optimizer.safetensors").string());
+  const json state = {{"step", step}, {"options", options_to_json(o_)}};
+  write_file_atomically((partial / "trainer_state.json").string(), state.dump(2) + "\n");
+  for (const fs::path& source : {fs::path(o_.model_dir), fs::path(o_.data_dir)})
+    for (const char* file : {"tokenizer.json", "tokenizer_config.json"})
+      if (fs::exists(source / file) && !fs::exists(partial / file)) fs::copy_file(source / file, partial / file);
+  fs::remove_all(final_dir);
+  fs::rename(partial, final_dir);
+  write_file_atomically((fs::path(o_.out_dir) / "latest").string(), name + "\n");
+
+  std::vector<fs::path> steps;
+  for (const auto& entry : fs::directory_iterator(o_.out_dir))
+    if (entry.is_directory() && entry.path().filename().string().rfind("step-", 0) == 0) steps.push_back(entry.path());
+  std::sort(steps.begin(), steps.end());
+  for (std::size_t i = 0; i + static_cast<std::size_t>(std::max(1, o_.keep_checkpoints)) < steps.size(); ++i)
+    if (steps[i] != final_dir) fs::remove_all(steps[i]);
+  std::fprintf(stderr, "saved %s\n", final_dir.string().c_str());
+}
+
+std::string TrainingRun::run() {
+  open_output();
+  store_.emplace(ParameterStore::load(o_.resume ? resume_dir_ : o_.model_dir));
+  model_.emplace(*store_);
+  optimizer_.emplace(*store_, o_.adamw);
+  if (o_.resume) optimizer_->load_state(resume_dir_ + "/optimizer.safetensors");
+
+  const int vocab = store_->config().vocab_size;
+  train_data_.emplace(TokenDataset::open(o_.data_dir + "/train.safetensors"));
+  heldout_data_.emplace(TokenDataset::open(o_.data_dir + "/heldout.safetensors"));
+  for (const TokenDataset* d : {&*train_data_, &*heldout_data_})
+    if (d->max_token_id() >= vocab)
+      fail(o_.data_dir, ": the data uses token id ", d->max_token_id(), " but the model's vocab_size is ", vocab);
+  train_batches_.emplace(*train_data_, o_.seq_len, o_.seed);
+  heldout_batches_.emplace(*heldout_data_, o_.seq_len, o_.seed + 1);
+  baseline_ = unigram_baseline(*train_data_, *heldout_data_, vocab);
+  o_.schedule.total_steps = o_.steps;
+
+  std::fprintf(stderr,
+               "training %lld parameters for %lld steps of %d x %lld tokens on %d threads "
+               "(%lld training tokens, %lld windows per epoch)%s\n",
+               static_cast<long long>(store_->trainable_count()), static_cast<long long>(o_.steps), o_.batch,
+               static_cast<long long>(o_.seq_len), ThreadPool::global().num_threads(),
+               static_cast<long long>(train_data_->token_count()),
+               static_cast<long long>(train_batches_->windows()), o_.resume ? " (resumed)" : "");
+  if (!o_.resume) {
+    log({{"step", 0}, {"event", "start"}, {"options", options_to_json(o_)}, {"unigram_baseline", baseline_}});
+    evaluate(0);
+  }
+
+  using clock = std::chrono::steady_clock;
+  const int64_t last = o_.stop_after > 0 ? std::min(o_.stop_after, o_.steps) : o_.steps;
+  for (int64_t step = start_step_; step < last; ++step) {
+    const auto began = clock::now();
+    store_->zero_grad();
+    const StepLosses losses = model_->forward_backward(train_batches_->batch(step, o_.batch), o_.loss);
+    if (!std::isfinite(losses.total))
+      fail("the loss became ", losses.total, " at step ", step + 1, "; lower --lr or raise --warmup");
+    const double grad_norm = clip_gradient_norm(*store_, o_.clip_norm);
+    const double lr = o_.schedule.at(step);
+    optimizer_->step(lr);
+    if (o_.bias_gamma > 0) update_routing_bias(*store_, losses.expert_loads, o_.bias_gamma);
+    const double seconds = std::chrono::duration<double>(clock::now() - began).count();
+    const double tokens_per_s = static_cast<double>(o_.batch) * o_.seq_len / seconds;
+    const double imbalance = load_imbalance(losses);
+
+    const int64_t done = step + 1;
+    log({{"step", done}, {"loss", losses.total}, {"ce", losses.ce}, {"mtp", losses.mtp},
+         {"balance", losses.balance}, {"lr", lr}, {"grad_norm", grad_norm}, {"tokens_per_s", tokens_per_s},
+         {"max_over_mean_load", imbalance}});
+    train_x_.push_back(static_cast<double>(done));
+    train_y_.push_back(losses.total);
+    if (done % o_.print_every == 0 || done == last)
+      std::fprintf(stderr,
+                   "step %lld/%lld  loss %.4f (ce %.4f mtp %.4f bal %.2e)  lr %.2e  |g| %.3f  "
+                   "load max/mean %.2f  %.0f tok/s\n",
+                   static_cast<long long>(done), static_cast<long long>(o_.steps), losses.total, losses.ce,
+                   losses.mtp, losses.balance, lr, grad_norm, imbalance, tokens_per_s);
+    if (o_.eval_every > 0 ? done % o_.eval_every == 0 || done == o_.steps : done == o_.steps) evaluate(done);
+    else if (done % 25 == 0) draw();
+    if ((o_.save_every > 0 && done % o_.save_every == 0) || done == last) save(done);
+  }
+  draw();
+  return (fs::path(o_.out_dir) / step_name(std::max(last, start_step_))).string();
+}
+
+}  // namespace
+
+std::string run_training(TrainOptions options) { return TrainingRun(std::move(options)).run(); }
+
+}  // namespace frugal
