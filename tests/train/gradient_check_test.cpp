@@ -14,7 +14,7 @@
 #include "frugal/io/safetensors.h"
 #include "frugal/model/init.h"
 #include "frugal/train/attention.h"
-#include "frugal/train/cross_entropy.h"
+#include "frugal/train/token_log_probs.h"
 #include "frugal/train/feed_forward.h"
 #include "frugal/train/mixture.h"
 #include "frugal/train/norm.h"
@@ -266,18 +266,29 @@ TEST(GradientCheck, AttentionWithoutQueryLora) {
   }));
 }
 
-TEST(GradientCheck, CrossEntropy) {
+TEST(GradientCheck, TargetLogProbs) {
   const int64_t rows = 4, vocab = 9;
   std::vector<float> logits = random_values(rows * vocab, 2.0f, 41);
   const std::vector<int32_t> targets = {3, -1, 0, 8};
+  const std::vector<float> coefficients = {0.7f, 5.0f, -1.3f, 0.4f};  // L = sum_r c_r log p_r
   auto loss = [&] {
-    std::vector<float> copy = logits;
-    return cross_entropy_in_place(copy.data(), targets.data(), rows, vocab, 1.0f);
+    std::vector<float> probs = logits, log_probs(rows);
+    softmax_and_target_log_probs(probs.data(), targets.data(), rows, vocab, log_probs.data());
+    double l = 0.0;
+    for (int64_t r = 0; r < rows; ++r) l += coefficients[r] * log_probs[r];
+    return l;
   };
-  std::vector<float> grad = logits;
-  const double value = cross_entropy_in_place(grad.data(), targets.data(), rows, vocab, 1.0f);
-  EXPECT_GT(value, 0.0);
-  for (int64_t v = 0; v < vocab; ++v) EXPECT_EQ(grad[1 * vocab + v], 0.0f);  // the row without a target
+  std::vector<float> grad = logits, log_probs(rows);
+  softmax_and_target_log_probs(grad.data(), targets.data(), rows, vocab, log_probs.data());
+  for (int64_t r = 0; r < rows; ++r) {
+    double sum = 0.0;
+    for (int64_t v = 0; v < vocab; ++v) sum += grad[r * vocab + v];
+    EXPECT_NEAR(sum, 1.0, 1e-5);  // probabilities
+  }
+  EXPECT_EQ(log_probs[1], 0.0f);  // no target
+  EXPECT_LT(log_probs[0], 0.0f);
+  log_prob_gradient_in_place(grad.data(), targets.data(), coefficients.data(), rows, vocab);
+  for (int64_t v = 0; v < vocab; ++v) EXPECT_EQ(grad[1 * vocab + v], 0.0f);
   expect_gradient("logits", logits, grad, loss);
 }
 

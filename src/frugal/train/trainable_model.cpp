@@ -4,7 +4,7 @@
 
 #include "frugal/core/error.h"
 #include "frugal/kernels/ops.h"
-#include "frugal/train/cross_entropy.h"
+#include "frugal/train/token_log_probs.h"
 #include "frugal/train/gemm.h"
 
 namespace frugal {
@@ -91,18 +91,33 @@ void TrainableModel::layer_backward(const DecoderLayer& layer, const DecoderTape
                     layer.input_norm->grad.data(), /*accumulate=*/true);
 }
 
-StepLosses TrainableModel::forward_backward(const std::vector<std::vector<int32_t>>& sequences,
-                                            const LossOptions& options) {
-  return run(sequences, options, true);
-}
+struct TrainableModel::Pass {
+  SequenceSpans spans;
+  std::vector<int32_t> tokens, targets;  // targets[t] = token t+1 of the same sequence, or -1
+  std::vector<DecoderTape> tapes;
+  NormTape final_tape;
+  std::vector<float> final_hidden;  // RMSNorm(h_L) [N, D]
+  std::vector<float> probs;         // softmax of the logits [N, V]
+  std::vector<float> log_probs;     // log p(target) [N]
+  StepLosses routing;               // balance and expert loads
+  double balance_alpha = 0.0;
 
-StepLosses TrainableModel::evaluate(const std::vector<std::vector<int32_t>>& sequences,
-                                    const LossOptions& options) {
-  return run(sequences, options, false);
-}
+  bool mtp = false;
+  SequenceSpans mtp_spans;
+  std::vector<int64_t> main_row;       // MTP row -> main row it continues
+  std::vector<int32_t> next_token;     // the token whose embedding enters each MTP row
+  std::vector<int32_t> mtp_targets;
+  NormTape enorm_tape, hnorm_tape, head_tape;
+  std::vector<float> joined;           // [enorm(embedding), hnorm(hidden)] [M, 2D]
+  DecoderTape mtp_layer;
+  std::vector<float> head_in;          // shared_head.norm output [M, D]
+  std::vector<float> mtp_probs, mtp_log_probs;
+};
 
-StepLosses TrainableModel::run(const std::vector<std::vector<int32_t>>& sequences, const LossOptions& options,
-                               bool backward) {
+TrainableModel::~TrainableModel() = default;
+
+std::span<const float> TrainableModel::forward(const std::vector<std::vector<int32_t>>& sequences,
+                                               const ForwardOptions& options) {
   const int64_t D = config_.hidden_size, V = config_.vocab_size;
   const float eps = static_cast<float>(config_.rms_norm_eps);
   std::vector<int64_t> lengths;
@@ -112,111 +127,177 @@ StepLosses TrainableModel::run(const std::vector<std::vector<int32_t>>& sequence
       if (token < 0 || token >= V) fail("token id ", token, " is outside the vocabulary (", V, " tokens)");
     lengths.push_back(static_cast<int64_t>(seq.size()));
   }
-  const SequenceSpans spans = SequenceSpans::from_lengths(lengths);
+  if (sequences.empty()) fail("a training batch needs at least one sequence");
+  pass_ = std::make_unique<Pass>();
+  Pass& pass = *pass_;
+  pass.spans = SequenceSpans::from_lengths(lengths);
+  pass.balance_alpha = options.balance_alpha;
+  const SequenceSpans& spans = pass.spans;
   const int64_t N = spans.rows(), S = spans.count();
-  if (S == 0) fail("a training batch needs at least one sequence");
-  StepLosses losses;
 
-  // Main model.
   std::vector<float> h(static_cast<std::size_t>(N * D));
-  std::vector<int32_t> tokens, targets(static_cast<std::size_t>(N), -1);
-  for (const auto& seq : sequences) tokens.insert(tokens.end(), seq.begin(), seq.end());
-  for (int64_t t = 0; t < N; ++t) std::copy_n(embedding_->value.data() + tokens[t] * D, D, h.data() + t * D);
+  for (const auto& seq : sequences) pass.tokens.insert(pass.tokens.end(), seq.begin(), seq.end());
+  pass.targets.assign(static_cast<std::size_t>(N), -1);
+  for (int64_t t = 0; t < N; ++t) std::copy_n(embedding_->value.data() + pass.tokens[t] * D, D, h.data() + t * D);
   for (int64_t s = 0; s < S; ++s)
-    for (int64_t i = 0; i + 1 < spans.length(s); ++i) targets[spans.begin(s) + i] = tokens[spans.begin(s) + i + 1];
-  losses.ce_tokens = N - S;
+    for (int64_t i = 0; i + 1 < spans.length(s); ++i)
+      pass.targets[spans.begin(s) + i] = pass.tokens[spans.begin(s) + i + 1];
 
-  std::vector<DecoderTape> tapes(layers_.size());
+  pass.tapes.resize(layers_.size());
   double balance_sum = 0.0;
   for (std::size_t l = 0; l < layers_.size(); ++l)
-    balance_sum += layer_forward(layers_[l], h, spans, tapes[l], options.balance_alpha);
-  losses.balance = balance_sum / S;
+    balance_sum += layer_forward(layers_[l], h, spans, pass.tapes[l], options.balance_alpha);
+  pass.routing.balance = balance_sum / S;
   for (std::size_t l = 0; l < layers_.size(); ++l)
-    if (layers_[l].mixture) losses.expert_loads.emplace_back(layers_[l].index, tapes[l].mixture.load);
+    if (layers_[l].mixture) pass.routing.expert_loads.emplace_back(layers_[l].index, pass.tapes[l].mixture.load);
 
-  NormTape final_tape;
-  std::vector<float> final_hidden(h.size());
-  rms_norm_forward(h.data(), final_norm_->value.data(), N, D, eps, final_hidden.data(), final_tape);
-  std::vector<float> logits(static_cast<std::size_t>(N * V));
-  matmul_xwt(final_hidden.data(), lm_head_->value.data(), logits.data(), N, V, D);
-  losses.ce = cross_entropy_in_place(logits.data(), targets.data(), N, V, 1.0f / losses.ce_tokens) /
-              losses.ce_tokens;
+  pass.final_hidden.resize(h.size());
+  rms_norm_forward(h.data(), final_norm_->value.data(), N, D, eps, pass.final_hidden.data(), pass.final_tape);
+  pass.probs.resize(static_cast<std::size_t>(N * V));
+  matmul_xwt(pass.final_hidden.data(), lm_head_->value.data(), pass.probs.data(), N, V, D);
+  pass.log_probs.resize(static_cast<std::size_t>(N));
+  softmax_and_target_log_probs(pass.probs.data(), pass.targets.data(), N, V, pass.log_probs.data());
 
-  // MTP module 1: row i of a sequence joins the main hidden state at i with
-  // the embedding of token i+1 and predicts token i+2.
-  std::vector<float> d_final_hidden(h.size(), 0.0f);
-  if (mtp_) {
-    const MtpModule& m = *mtp_;
-    std::vector<int64_t> mtp_lengths;
-    for (int64_t n : lengths) mtp_lengths.push_back(n - 1);
-    const SequenceSpans mtp_spans = SequenceSpans::from_lengths(mtp_lengths);
-    const int64_t M = mtp_spans.rows();
-    std::vector<int64_t> main_row(static_cast<std::size_t>(M));
-    std::vector<int32_t> next_token(static_cast<std::size_t>(M)), mtp_targets(static_cast<std::size_t>(M), -1);
-    std::vector<float> embedded(static_cast<std::size_t>(M * D)), main_hidden(embedded.size());
-    for (int64_t s = 0; s < S; ++s)
-      for (int64_t i = 0; i < mtp_spans.length(s); ++i) {
-        const int64_t row = mtp_spans.begin(s) + i, t = spans.begin(s) + i;
-        main_row[row] = t;
-        next_token[row] = tokens[t + 1];
-        if (i + 2 < spans.length(s)) mtp_targets[row] = tokens[t + 2];
-        std::copy_n(embedding_->value.data() + next_token[row] * D, D, embedded.data() + row * D);
-        std::copy_n(final_hidden.data() + t * D, D, main_hidden.data() + row * D);
-      }
-    losses.mtp_tokens = M - S;
+  pass.mtp = options.mtp && mtp_.has_value();
+  if (pass.mtp) mtp_forward(pass, options.balance_alpha);
+  return pass.log_probs;
+}
 
-    NormTape enorm_tape, hnorm_tape, head_tape;
-    std::vector<float> joined(static_cast<std::size_t>(M * 2 * D)), normed(embedded.size());
-    rms_norm_forward(embedded.data(), m.embedding_norm->value.data(), M, D, eps, normed.data(), enorm_tape);
-    for (int64_t r = 0; r < M; ++r) std::copy_n(normed.data() + r * D, D, joined.data() + r * 2 * D);
-    rms_norm_forward(main_hidden.data(), m.hidden_norm->value.data(), M, D, eps, normed.data(), hnorm_tape);
-    for (int64_t r = 0; r < M; ++r) std::copy_n(normed.data() + r * D, D, joined.data() + r * 2 * D + D);
-    std::vector<float> y(static_cast<std::size_t>(M * D));
-    matmul_xwt(joined.data(), m.eh_proj->value.data(), y.data(), M, D, 2 * D);
-    DecoderTape layer_tape;
-    layer_forward(m.layer, y, mtp_spans, layer_tape, options.balance_alpha);
-    if (m.layer.mixture) losses.expert_loads.emplace_back(m.layer.index, layer_tape.mixture.load);
-    std::vector<float> head_in(y.size());
-    rms_norm_forward(y.data(), m.head_norm->value.data(), M, D, eps, head_in.data(), head_tape);
-    std::vector<float> mtp_logits(static_cast<std::size_t>(M * V));
-    matmul_xwt(head_in.data(), lm_head_->value.data(), mtp_logits.data(), M, V, D);
-    const float mtp_scale = losses.mtp_tokens > 0 ? static_cast<float>(options.mtp_weight / losses.mtp_tokens) : 0.0f;
-    const double mtp_sum = cross_entropy_in_place(mtp_logits.data(), mtp_targets.data(), M, V, mtp_scale);
-    losses.mtp = losses.mtp_tokens > 0 ? mtp_sum / losses.mtp_tokens : 0.0;
-
-    if (backward) {
-      std::vector<float> dy(y.size());
-      accumulate_xtw(mtp_logits.data(), head_in.data(), lm_head_->grad.data(), M, V, D);
-      matmul_xw(mtp_logits.data(), lm_head_->value.data(), head_in.data(), M, V, D);  // head_in := its gradient
-      rms_norm_backward(head_in.data(), m.head_norm->value.data(), head_tape, D, dy.data(), m.head_norm->grad.data());
-      layer_backward(m.layer, layer_tape, mtp_spans, dy, options.balance_alpha, 0.0);
-      accumulate_xtw(dy.data(), joined.data(), m.eh_proj->grad.data(), M, D, 2 * D);
-      matmul_xw(dy.data(), m.eh_proj->value.data(), joined.data(), M, D, 2 * D);  // joined := its gradient
-      for (int64_t r = 0; r < M; ++r) std::copy_n(joined.data() + r * 2 * D, D, normed.data() + r * D);
-      rms_norm_backward(normed.data(), m.embedding_norm->value.data(), enorm_tape, D, embedded.data(),
-                        m.embedding_norm->grad.data());
-      for (int64_t r = 0; r < M; ++r)
-        axpy(1.0f, embedded.data() + r * D, embedding_->grad.data() + next_token[r] * D, D);
-      for (int64_t r = 0; r < M; ++r) std::copy_n(joined.data() + r * 2 * D + D, D, normed.data() + r * D);
-      rms_norm_backward(normed.data(), m.hidden_norm->value.data(), hnorm_tape, D, main_hidden.data(),
-                        m.hidden_norm->grad.data());
-      for (int64_t r = 0; r < M; ++r)
-        axpy(1.0f, main_hidden.data() + r * D, d_final_hidden.data() + main_row[r] * D, D);
+// MTP module 1: row i of a sequence joins the main hidden state at i with the
+// embedding of token i+1 and predicts token i+2 (spec 7).
+void TrainableModel::mtp_forward(Pass& pass, double balance_alpha) {
+  const MtpModule& m = *mtp_;
+  const int64_t D = config_.hidden_size, V = config_.vocab_size, S = pass.spans.count();
+  const float eps = static_cast<float>(config_.rms_norm_eps);
+  std::vector<int64_t> lengths;
+  for (int64_t s = 0; s < S; ++s) lengths.push_back(pass.spans.length(s) - 1);
+  pass.mtp_spans = SequenceSpans::from_lengths(lengths);
+  const int64_t M = pass.mtp_spans.rows();
+  pass.main_row.resize(static_cast<std::size_t>(M));
+  pass.next_token.resize(static_cast<std::size_t>(M));
+  pass.mtp_targets.assign(static_cast<std::size_t>(M), -1);
+  std::vector<float> embedded(static_cast<std::size_t>(M * D)), main_hidden(embedded.size());
+  for (int64_t s = 0; s < S; ++s)
+    for (int64_t i = 0; i < pass.mtp_spans.length(s); ++i) {
+      const int64_t row = pass.mtp_spans.begin(s) + i, t = pass.spans.begin(s) + i;
+      pass.main_row[row] = t;
+      pass.next_token[row] = pass.tokens[t + 1];
+      if (i + 2 < pass.spans.length(s)) pass.mtp_targets[row] = pass.tokens[t + 2];
+      std::copy_n(embedding_->value.data() + pass.next_token[row] * D, D, embedded.data() + row * D);
+      std::copy_n(pass.final_hidden.data() + t * D, D, main_hidden.data() + row * D);
     }
+
+  pass.joined.resize(static_cast<std::size_t>(M * 2 * D));
+  std::vector<float> normed(embedded.size());
+  rms_norm_forward(embedded.data(), m.embedding_norm->value.data(), M, D, eps, normed.data(), pass.enorm_tape);
+  for (int64_t r = 0; r < M; ++r) std::copy_n(normed.data() + r * D, D, pass.joined.data() + r * 2 * D);
+  rms_norm_forward(main_hidden.data(), m.hidden_norm->value.data(), M, D, eps, normed.data(), pass.hnorm_tape);
+  for (int64_t r = 0; r < M; ++r) std::copy_n(normed.data() + r * D, D, pass.joined.data() + r * 2 * D + D);
+  std::vector<float> y(static_cast<std::size_t>(M * D));
+  matmul_xwt(pass.joined.data(), m.eh_proj->value.data(), y.data(), M, D, 2 * D);
+  layer_forward(m.layer, y, pass.mtp_spans, pass.mtp_layer, balance_alpha);
+  if (m.layer.mixture) pass.routing.expert_loads.emplace_back(m.layer.index, pass.mtp_layer.mixture.load);
+  pass.head_in.resize(y.size());
+  rms_norm_forward(y.data(), m.head_norm->value.data(), M, D, eps, pass.head_in.data(), pass.head_tape);
+  pass.mtp_probs.resize(static_cast<std::size_t>(M * V));
+  matmul_xwt(pass.head_in.data(), lm_head_->value.data(), pass.mtp_probs.data(), M, V, D);
+  pass.mtp_log_probs.resize(static_cast<std::size_t>(M));
+  softmax_and_target_log_probs(pass.mtp_probs.data(), pass.mtp_targets.data(), M, V, pass.mtp_log_probs.data());
+}
+
+void TrainableModel::mtp_backward(Pass& pass, std::span<const float> dloss_dmtp_logp,
+                                  std::vector<float>& d_final_hidden) {
+  const MtpModule& m = *mtp_;
+  const int64_t D = config_.hidden_size, V = config_.vocab_size, M = pass.mtp_spans.rows();
+  if (static_cast<int64_t>(dloss_dmtp_logp.size()) != M)
+    fail("internal: ", dloss_dmtp_logp.size(), " MTP coefficients for ", M, " MTP rows");
+  log_prob_gradient_in_place(pass.mtp_probs.data(), pass.mtp_targets.data(), dloss_dmtp_logp.data(), M, V);
+  std::vector<float> dy(static_cast<std::size_t>(M * D)), dnormed(dy.size()), dinput(dy.size());
+  accumulate_xtw(pass.mtp_probs.data(), pass.head_in.data(), lm_head_->grad.data(), M, V, D);
+  matmul_xw(pass.mtp_probs.data(), lm_head_->value.data(), dnormed.data(), M, V, D);
+  rms_norm_backward(dnormed.data(), m.head_norm->value.data(), pass.head_tape, D, dy.data(), m.head_norm->grad.data());
+  layer_backward(m.layer, pass.mtp_layer, pass.mtp_spans, dy, 0.0, 0.0);
+  std::vector<float> djoined(pass.joined.size());
+  accumulate_xtw(dy.data(), pass.joined.data(), m.eh_proj->grad.data(), M, D, 2 * D);
+  matmul_xw(dy.data(), m.eh_proj->value.data(), djoined.data(), M, D, 2 * D);
+  // The embedding half reaches the (shared) embedding rows of the next tokens.
+  for (int64_t r = 0; r < M; ++r) std::copy_n(djoined.data() + r * 2 * D, D, dnormed.data() + r * D);
+  rms_norm_backward(dnormed.data(), m.embedding_norm->value.data(), pass.enorm_tape, D, dinput.data(),
+                    m.embedding_norm->grad.data());
+  for (int64_t r = 0; r < M; ++r)
+    axpy(1.0f, dinput.data() + r * D, embedding_->grad.data() + pass.next_token[r] * D, D);
+  // The hidden half reaches the main model's final hidden state.
+  for (int64_t r = 0; r < M; ++r) std::copy_n(djoined.data() + r * 2 * D + D, D, dnormed.data() + r * D);
+  rms_norm_backward(dnormed.data(), m.hidden_norm->value.data(), pass.hnorm_tape, D, dinput.data(),
+                    m.hidden_norm->grad.data());
+  for (int64_t r = 0; r < M; ++r)
+    axpy(1.0f, dinput.data() + r * D, d_final_hidden.data() + pass.main_row[r] * D, D);
+}
+
+void TrainableModel::backward(std::span<const float> dloss_dlogp, std::span<const float> dloss_dmtp_logp,
+                              double balance_grad_scale) {
+  if (!pass_) fail("internal: backward() without a forward pass");
+  Pass& pass = *pass_;
+  const int64_t D = config_.hidden_size, V = config_.vocab_size, N = pass.spans.rows();
+  if (static_cast<int64_t>(dloss_dlogp.size()) != N)
+    fail("internal: ", dloss_dlogp.size(), " coefficients for ", N, " positions");
+  std::vector<float> d_final_hidden(static_cast<std::size_t>(N * D), 0.0f);
+  if (pass.mtp && !dloss_dmtp_logp.empty()) mtp_backward(pass, dloss_dmtp_logp, d_final_hidden);
+
+  log_prob_gradient_in_place(pass.probs.data(), pass.targets.data(), dloss_dlogp.data(), N, V);
+  accumulate_xtw(pass.probs.data(), pass.final_hidden.data(), lm_head_->grad.data(), N, V, D);
+  matmul_xw(pass.probs.data(), lm_head_->value.data(), d_final_hidden.data(), N, V, D, /*accumulate=*/true);
+  std::vector<float> dh(d_final_hidden.size());
+  rms_norm_backward(d_final_hidden.data(), final_norm_->value.data(), pass.final_tape, D, dh.data(),
+                    final_norm_->grad.data());
+  for (std::size_t l = layers_.size(); l-- > 0;)
+    layer_backward(layers_[l], pass.tapes[l], pass.spans, dh, pass.balance_alpha, balance_grad_scale);
+  for (int64_t t = 0; t < N; ++t) axpy(1.0f, dh.data() + t * D, embedding_->grad.data() + pass.tokens[t] * D, D);
+  pass_.reset();
+}
+
+const SequenceSpans& TrainableModel::spans() const { return pass_->spans; }
+const SequenceSpans& TrainableModel::mtp_spans() const { return pass_->mtp_spans; }
+std::span<const float> TrainableModel::mtp_log_probs() const { return pass_->mtp_log_probs; }
+const StepLosses& TrainableModel::routing_stats() const { return pass_->routing; }
+
+// Means over the positions that have a target, pooled across sequences.
+StepLosses TrainableModel::pretraining_losses(const LossOptions& options) const {
+  const Pass& pass = *pass_;
+  StepLosses losses = pass.routing;
+  const int64_t S = pass.spans.count();
+  losses.ce_tokens = pass.spans.rows() - S;
+  double sum = 0.0;
+  for (float lp : pass.log_probs) sum -= lp;
+  losses.ce = sum / static_cast<double>(losses.ce_tokens);
+  if (pass.mtp) {
+    losses.mtp_tokens = pass.mtp_spans.rows() - S;
+    double mtp_sum = 0.0;
+    for (float lp : pass.mtp_log_probs) mtp_sum -= lp;
+    losses.mtp = losses.mtp_tokens > 0 ? mtp_sum / static_cast<double>(losses.mtp_tokens) : 0.0;
   }
   losses.total = losses.ce + options.mtp_weight * losses.mtp + (options.balance_in_loss ? losses.balance : 0.0);
-  if (!backward) return losses;
+  return losses;
+}
 
-  // Main backward: logits now hold their gradient.
-  accumulate_xtw(logits.data(), final_hidden.data(), lm_head_->grad.data(), N, V, D);
-  matmul_xw(logits.data(), lm_head_->value.data(), d_final_hidden.data(), N, V, D, /*accumulate=*/true);
-  std::vector<float> dh(h.size());
-  rms_norm_backward(d_final_hidden.data(), final_norm_->value.data(), final_tape, D, dh.data(),
-                    final_norm_->grad.data());
-  const double balance_grad_scale = options.balance_in_loss ? 1.0 / S : 0.0;
-  for (std::size_t l = layers_.size(); l-- > 0;)
-    layer_backward(layers_[l], tapes[l], spans, dh, options.balance_alpha, balance_grad_scale);
-  for (int64_t t = 0; t < N; ++t) axpy(1.0f, dh.data() + t * D, embedding_->grad.data() + tokens[t] * D, D);
+StepLosses TrainableModel::forward_backward(const std::vector<std::vector<int32_t>>& sequences,
+                                            const LossOptions& options) {
+  forward(sequences, {options.mtp_weight > 0.0, options.balance_alpha});
+  const StepLosses losses = pretraining_losses(options);
+  const Pass& pass = *pass_;
+  std::vector<float> dlogp(pass.log_probs.size(), static_cast<float>(-1.0 / losses.ce_tokens));
+  std::vector<float> dmtp;
+  if (pass.mtp && losses.mtp_tokens > 0)
+    dmtp.assign(pass.mtp_log_probs.size(), static_cast<float>(-options.mtp_weight / losses.mtp_tokens));
+  backward(dlogp, dmtp, options.balance_in_loss ? 1.0 / pass.spans.count() : 0.0);
+  return losses;
+}
+
+StepLosses TrainableModel::evaluate(const std::vector<std::vector<int32_t>>& sequences,
+                                    const LossOptions& options) {
+  forward(sequences, {options.mtp_weight > 0.0, options.balance_alpha});
+  const StepLosses losses = pretraining_losses(options);
+  pass_.reset();
   return losses;
 }
 

@@ -4,7 +4,9 @@
 // cross-entropy, sequence-wise balance loss) and the backward pass that adds
 // every parameter's gradient into the ParameterStore.
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "frugal/train/attention.h"
@@ -31,16 +33,44 @@ struct StepLosses {
   std::vector<std::pair<int, std::vector<int64_t>>> expert_loads;
 };
 
+// What forward() computes besides the activations backward() needs.
+struct ForwardOptions {
+  bool mtp = true;              // run the MTP module (its loss is part of pre-training)
+  double balance_alpha = 1e-4;  // alpha of the reported sequence-wise balance loss
+};
+
 class TrainableModel {
  public:
   // Binds every parameter; fails for configs training does not support.
   explicit TrainableModel(ParameterStore& store);
+  ~TrainableModel();  // out of line: Pass is private to the implementation
 
-  // Forward and backward over `sequences` (each at least 2 tokens); the
-  // gradients of the loss are added to the store's.
+  // The pre-training step's two halves in one: forward, the losses of
+  // `options`, backward; the gradients are added to the store's.
   StepLosses forward_backward(const std::vector<std::vector<int32_t>>& sequences, const LossOptions& options);
-  // Forward only.
+  // The same losses, forward only.
   StepLosses evaluate(const std::vector<std::vector<int32_t>>& sequences, const LossOptions& options);
+
+  // Runs the model over `sequences` (each at least 2 tokens), keeping what
+  // backward() needs. Returns log p(next token) per packed position: row t
+  // of sequence s is at spans().begin(s) + t and scores token t+1; the last
+  // row of each sequence has no next token and holds 0.
+  std::span<const float> forward(const std::vector<std::vector<int32_t>>& sequences, const ForwardOptions& options);
+  const SequenceSpans& spans() const;
+  // With ForwardOptions::mtp: log p(token t+2) at MTP row t (sequence s's rows
+  // start at mtp_spans().begin(s); its last row has no target and holds 0).
+  std::span<const float> mtp_log_probs() const;
+  const SequenceSpans& mtp_spans() const;
+  // Routing and balance of the last forward pass (losses other than balance are 0).
+  const StepLosses& routing_stats() const;
+
+  // Adds to the store's gradients the gradient of a loss L given per
+  // position dL/dlog p (same layout as forward()'s result; 0 where the loss
+  // ignores a token) and, when the MTP module ran, per MTP row (may be empty:
+  // no MTP term). `balance_grad_scale` multiplies each sequence's balance term
+  // (0: the balance loss is not part of L). Consumes the forward pass.
+  void backward(std::span<const float> dloss_dlogp, std::span<const float> dloss_dmtp_logp,
+                double balance_grad_scale);
 
  private:
   struct DecoderLayer {
@@ -65,6 +95,7 @@ class TrainableModel {
     Parameter* head_norm = nullptr;
     DecoderLayer layer;
   };
+  struct Pass;  // the activations of one forward pass
 
   DecoderLayer bind_layer(int index, bool moe);
   // h [N, D] -> h after the layer; returns the layer's balance-loss sum.
@@ -73,7 +104,10 @@ class TrainableModel {
   // dh: gradient after the layer in, gradient before it out.
   void layer_backward(const DecoderLayer& layer, const DecoderTape& tape, const SequenceSpans& spans,
                       std::vector<float>& dh, double balance_alpha, double balance_grad_scale);
-  StepLosses run(const std::vector<std::vector<int32_t>>& sequences, const LossOptions& options, bool backward);
+  void mtp_forward(Pass& pass, double balance_alpha);
+  // Adds the MTP module's gradient; returns d loss / d (main final hidden state).
+  void mtp_backward(Pass& pass, std::span<const float> dloss_dmtp_logp, std::vector<float>& d_final_hidden);
+  StepLosses pretraining_losses(const LossOptions& options) const;
 
   ParameterStore& store_;
   Config config_;
@@ -83,6 +117,7 @@ class TrainableModel {
   Parameter* lm_head_ = nullptr;
   std::vector<DecoderLayer> layers_;
   std::optional<MtpModule> mtp_;
+  std::unique_ptr<Pass> pass_;
 };
 
 }  // namespace frugal
