@@ -261,19 +261,33 @@ const SequenceSpans& TrainableModel::mtp_spans() const { return pass_->mtp_spans
 std::span<const float> TrainableModel::mtp_log_probs() const { return pass_->mtp_log_probs; }
 const StepLosses& TrainableModel::routing_stats() const { return pass_->routing; }
 
-// Means over the positions that have a target, pooled across sequences.
-StepLosses TrainableModel::pretraining_losses(const LossOptions& options) const {
+// Means over the positions whose targets count, pooled across sequences.
+StepLosses TrainableModel::next_token_losses(const LossOptions& options, std::span<const int64_t> loss_starts,
+                                             std::vector<float>& mask, std::vector<float>& mtp_mask) const {
   const Pass& pass = *pass_;
-  StepLosses losses = pass.routing;
   const int64_t S = pass.spans.count();
-  losses.ce_tokens = pass.spans.rows() - S;
+  if (!loss_starts.empty() && static_cast<int64_t>(loss_starts.size()) != S)
+    fail("internal: ", loss_starts.size(), " loss starts for ", S, " sequences");
+  auto first_target = [&](int64_t s) { return loss_starts.empty() ? int64_t{1} : std::max<int64_t>(1, loss_starts[s]); };
+  StepLosses losses = pass.routing;
+  mask.assign(pass.log_probs.size(), 0.0f);
   double sum = 0.0;
-  for (float lp : pass.log_probs) sum -= lp;
-  losses.ce = sum / static_cast<double>(losses.ce_tokens);
+  for (int64_t s = 0; s < S; ++s)
+    for (int64_t t = first_target(s) - 1; t + 1 < pass.spans.length(s); ++t) {  // row t predicts token t+1
+      mask[pass.spans.begin(s) + t] = 1.0f;
+      sum -= pass.log_probs[pass.spans.begin(s) + t];
+      ++losses.ce_tokens;
+    }
+  losses.ce = losses.ce_tokens > 0 ? sum / static_cast<double>(losses.ce_tokens) : 0.0;
+  mtp_mask.assign(pass.mtp_log_probs.size(), 0.0f);
   if (pass.mtp) {
-    losses.mtp_tokens = pass.mtp_spans.rows() - S;
     double mtp_sum = 0.0;
-    for (float lp : pass.mtp_log_probs) mtp_sum -= lp;
+    for (int64_t s = 0; s < S; ++s)
+      for (int64_t i = std::max<int64_t>(0, first_target(s) - 2); i + 2 < pass.spans.length(s); ++i) {  // predicts i+2
+        mtp_mask[pass.mtp_spans.begin(s) + i] = 1.0f;
+        mtp_sum -= pass.mtp_log_probs[pass.mtp_spans.begin(s) + i];
+        ++losses.mtp_tokens;
+      }
     losses.mtp = losses.mtp_tokens > 0 ? mtp_sum / static_cast<double>(losses.mtp_tokens) : 0.0;
   }
   losses.total = losses.ce + options.mtp_weight * losses.mtp + (options.balance_in_loss ? losses.balance : 0.0);
@@ -281,22 +295,26 @@ StepLosses TrainableModel::pretraining_losses(const LossOptions& options) const 
 }
 
 StepLosses TrainableModel::forward_backward(const std::vector<std::vector<int32_t>>& sequences,
-                                            const LossOptions& options) {
+                                            const LossOptions& options, std::span<const int64_t> loss_starts) {
   forward(sequences, {options.mtp_weight > 0.0, options.balance_alpha});
-  const StepLosses losses = pretraining_losses(options);
-  const Pass& pass = *pass_;
-  std::vector<float> dlogp(pass.log_probs.size(), static_cast<float>(-1.0 / losses.ce_tokens));
-  std::vector<float> dmtp;
-  if (pass.mtp && losses.mtp_tokens > 0)
-    dmtp.assign(pass.mtp_log_probs.size(), static_cast<float>(-options.mtp_weight / losses.mtp_tokens));
-  backward(dlogp, dmtp, options.balance_in_loss ? 1.0 / pass.spans.count() : 0.0);
+  std::vector<float> dlogp, dmtp;
+  const StepLosses losses = next_token_losses(options, loss_starts, dlogp, dmtp);
+  if (losses.ce_tokens == 0) fail("no position in the batch has a target the loss counts");
+  for (float& m : dlogp) m *= static_cast<float>(-1.0 / losses.ce_tokens);
+  if (losses.mtp_tokens > 0) {
+    for (float& m : dmtp) m *= static_cast<float>(-options.mtp_weight / losses.mtp_tokens);
+  } else {
+    dmtp.clear();
+  }
+  backward(dlogp, dmtp, options.balance_in_loss ? 1.0 / static_cast<double>(sequences.size()) : 0.0);
   return losses;
 }
 
-StepLosses TrainableModel::evaluate(const std::vector<std::vector<int32_t>>& sequences,
-                                    const LossOptions& options) {
+StepLosses TrainableModel::evaluate(const std::vector<std::vector<int32_t>>& sequences, const LossOptions& options,
+                                    std::span<const int64_t> loss_starts) {
   forward(sequences, {options.mtp_weight > 0.0, options.balance_alpha});
-  const StepLosses losses = pretraining_losses(options);
+  std::vector<float> mask, mtp_mask;
+  const StepLosses losses = next_token_losses(options, loss_starts, mask, mtp_mask);
   pass_.reset();
   return losses;
 }

@@ -27,8 +27,8 @@ struct StepLosses {
   double mtp = 0.0;      // mean MTP cross-entropy (module 1)
   double balance = 0.0;  // balance loss summed over the main MoE layers, averaged over sequences
   double total = 0.0;
-  int64_t ce_tokens = 0;   // positions with a next-token target
-  int64_t mtp_tokens = 0;  // positions with an MTP target
+  int64_t ce_tokens = 0;   // positions whose next token the loss counts
+  int64_t mtp_tokens = 0;  // positions whose MTP target the loss counts
   // Tokens routed to each expert, per MoE layer (checkpoint layer index).
   std::vector<std::pair<int, std::vector<int64_t>>> expert_loads;
 };
@@ -45,11 +45,15 @@ class TrainableModel {
   explicit TrainableModel(ParameterStore& store);
   ~TrainableModel();  // out of line: Pass is private to the implementation
 
-  // The pre-training step's two halves in one: forward, the losses of
-  // `options`, backward; the gradients are added to the store's.
-  StepLosses forward_backward(const std::vector<std::vector<int32_t>>& sequences, const LossOptions& options);
+  // The training step's two halves in one: forward, the losses of `options`,
+  // backward; the gradients are added to the store's. `loss_starts` (one per
+  // sequence, or empty: every token) gives the first token the losses
+  // predict, so that supervised fine-tuning learns the completion, not the prompt.
+  StepLosses forward_backward(const std::vector<std::vector<int32_t>>& sequences, const LossOptions& options,
+                              std::span<const int64_t> loss_starts = {});
   // The same losses, forward only.
-  StepLosses evaluate(const std::vector<std::vector<int32_t>>& sequences, const LossOptions& options);
+  StepLosses evaluate(const std::vector<std::vector<int32_t>>& sequences, const LossOptions& options,
+                      std::span<const int64_t> loss_starts = {});
 
   // Runs the model over `sequences` (each at least 2 tokens), keeping what
   // backward() needs. Returns log p(next token) per packed position: row t
@@ -107,7 +111,10 @@ class TrainableModel {
   void mtp_forward(Pass& pass, double balance_alpha);
   // Adds the MTP module's gradient; returns d loss / d (main final hidden state).
   void mtp_backward(Pass& pass, std::span<const float> dloss_dmtp_logp, std::vector<float>& d_final_hidden);
-  StepLosses pretraining_losses(const LossOptions& options) const;
+  // The losses of the last forward pass; fills the per-position masks (1 where
+  // a position's target is part of the loss).
+  StepLosses next_token_losses(const LossOptions& options, std::span<const int64_t> loss_starts,
+                               std::vector<float>& mask, std::vector<float>& mtp_mask) const;
 
   ParameterStore& store_;
   Config config_;

@@ -17,7 +17,9 @@
 #include "frugal/core/thread_pool.h"
 #include "frugal/data/token_dataset.h"
 #include "frugal/io/checkpoint.h"
+#include "frugal/tokenizer/tokenizer.h"
 #include "frugal/train/routing_bias.h"
+#include "frugal/train/sft_examples.h"
 
 namespace frugal {
 namespace {
@@ -28,6 +30,8 @@ using json = nlohmann::json;
 json options_to_json(const TrainOptions& o) {
   return {{"model_dir", o.model_dir},
           {"data_dir", o.data_dir},
+          {"sft_examples", o.sft_examples},
+          {"sft_held_out", o.sft_held_out},
           {"steps", o.steps},
           {"batch", o.batch},
           {"seq_len", o.seq_len},
@@ -57,6 +61,8 @@ TrainOptions options_from_json(const json& j, const TrainOptions& given) {
   TrainOptions o = given;
   o.model_dir = j.at("model_dir");
   o.data_dir = j.at("data_dir");
+  o.sft_examples = j.at("sft_examples");
+  o.sft_held_out = j.at("sft_held_out");
   if (given.steps <= 0) o.steps = j.at("steps");
   o.batch = j.at("batch");
   o.seq_len = j.at("seq_len");
@@ -110,6 +116,26 @@ double unigram_baseline(const TokenDataset& train, const TokenDataset& heldout, 
   return loss / static_cast<double>(std::max<int64_t>(1, heldout.token_count()));
 }
 
+// Pre-training windows: the loss counts every next token.
+class PackedSource : public BatchSource {
+ public:
+  PackedSource(const std::string& path, int64_t seq_len, uint64_t seed)
+      : dataset_(TokenDataset::open(path)), batches_(dataset_, seq_len, seed) {}
+  TrainingBatch batch(int64_t step, int batch_size) const override {
+    TrainingBatch b;
+    b.sequences = batches_.batch(step, batch_size);
+    b.loss_starts.assign(b.sequences.size(), 1);
+    return b;
+  }
+  int64_t token_count() const override { return dataset_.token_count(); }
+  int64_t items_per_epoch() const override { return batches_.windows(); }
+  const TokenDataset& dataset() const { return dataset_; }
+
+ private:
+  TokenDataset dataset_;
+  PackedBatches batches_;
+};
+
 class TrainingRun {
  public:
   explicit TrainingRun(TrainOptions options) : o_(std::move(options)) {}
@@ -118,6 +144,7 @@ class TrainingRun {
 
  private:
   void open_output();
+  void open_data();
   void evaluate(int64_t step);
   void save(int64_t step);
   void log(const json& record);
@@ -129,8 +156,7 @@ class TrainingRun {
   std::optional<ParameterStore> store_;
   std::optional<TrainableModel> model_;
   std::optional<AdamW> optimizer_;
-  std::optional<TokenDataset> train_data_, heldout_data_;
-  std::optional<PackedBatches> train_batches_, heldout_batches_;
+  std::unique_ptr<BatchSource> train_batches_, heldout_batches_;
   std::ofstream log_;
   std::vector<double> train_x_, train_y_, heldout_x_, heldout_y_;
   double baseline_ = 0.0;
@@ -207,7 +233,8 @@ void TrainingRun::evaluate(int64_t step) {
   double ce = 0.0, mtp = 0.0;
   int64_t ce_tokens = 0, mtp_tokens = 0;
   for (int b = 0; b < o_.eval_batches; ++b) {
-    const StepLosses l = model_->evaluate(heldout_batches_->batch(b, o_.batch), o_.loss);
+    const TrainingBatch batch = heldout_batches_->batch(b, o_.batch);
+    const StepLosses l = model_->evaluate(batch.sequences, o_.loss, batch.loss_starts);
     ce += l.ce * static_cast<double>(l.ce_tokens);
     mtp += l.mtp * static_cast<double>(l.mtp_tokens);
     ce_tokens += l.ce_tokens;
@@ -215,9 +242,12 @@ void TrainingRun::evaluate(int64_t step) {
   }
   ce /= std::max<int64_t>(1, ce_tokens);
   mtp /= std::max<int64_t>(1, mtp_tokens);
-  std::fprintf(stderr, "eval step %lld: held-out ce %.4f  mtp %.4f  (unigram baseline %.4f)\n",
-               static_cast<long long>(step), ce, mtp, baseline_);
-  log({{"step", step}, {"heldout_ce", ce}, {"heldout_mtp", mtp}, {"unigram_baseline", baseline_}});
+  std::fprintf(stderr, "eval step %lld: held-out ce %.4f  mtp %.4f", static_cast<long long>(step), ce, mtp);
+  if (baseline_ > 0) std::fprintf(stderr, "  (unigram baseline %.4f)", baseline_);
+  std::fputc('\n', stderr);
+  json record = {{"step", step}, {"heldout_ce", ce}, {"heldout_mtp", mtp}};
+  if (baseline_ > 0) record["unigram_baseline"] = baseline_;
+  log(record);
   heldout_x_.push_back(static_cast<double>(step));
   heldout_y_.push_back(ce);
   draw();
@@ -232,9 +262,10 @@ void TrainingRun::save(int64_t step) {
   optimizer_->save_state((partial / "optimizer.safetensors").string());
   const json state = {{"step", step}, {"options", options_to_json(o_)}};
   write_file_atomically((partial / "trainer_state.json").string(), state.dump(2) + "\n");
-  for (const fs::path& source : {fs::path(o_.model_dir), fs::path(o_.data_dir)})
+  for (const std::string& source : {o_.model_dir, o_.data_dir})
     for (const char* file : {"tokenizer.json", "tokenizer_config.json"})
-      if (fs::exists(source / file) && !fs::exists(partial / file)) fs::copy_file(source / file, partial / file);
+      if (!source.empty() && fs::exists(fs::path(source) / file) && !fs::exists(partial / file))
+        fs::copy_file(fs::path(source) / file, partial / file);
   fs::remove_all(final_dir);
   fs::rename(partial, final_dir);
   write_file_atomically((fs::path(o_.out_dir) / "latest").string(), name + "\n");
@@ -248,6 +279,31 @@ void TrainingRun::save(int64_t step) {
   std::fprintf(stderr, "saved %s\n", final_dir.string().c_str());
 }
 
+void TrainingRun::open_data() {
+  const int vocab = store_->config().vocab_size;
+  if (!o_.sft_examples.empty()) {
+    const Tokenizer tokenizer = Tokenizer::load(o_.model_dir);
+    std::vector<SftExample> train, held_out;
+    split_sft_examples(load_sft_examples(o_.sft_examples, tokenizer, store_->config().max_position_embeddings),
+                       o_.sft_held_out, o_.seed, train, held_out);
+    for (const auto* part : {&train, &held_out})
+      for (const SftExample& e : *part)
+        for (int32_t t : e.tokens)
+          if (t >= vocab) fail(o_.sft_examples, ": the tokenizer gives id ", t, " but the model's vocab_size is ", vocab);
+    train_batches_ = std::make_unique<SftBatches>(std::move(train), o_.seed);
+    heldout_batches_ = std::make_unique<SftBatches>(std::move(held_out), o_.seed + 1);
+    return;
+  }
+  auto train = std::make_unique<PackedSource>(o_.data_dir + "/train.safetensors", o_.seq_len, o_.seed);
+  auto heldout = std::make_unique<PackedSource>(o_.data_dir + "/heldout.safetensors", o_.seq_len, o_.seed + 1);
+  for (const PackedSource* d : {train.get(), heldout.get()})
+    if (d->dataset().max_token_id() >= vocab)
+      fail(o_.data_dir, ": the data uses token id ", d->dataset().max_token_id(), " but the model's vocab_size is ", vocab);
+  baseline_ = unigram_baseline(train->dataset(), heldout->dataset(), vocab);
+  train_batches_ = std::move(train);
+  heldout_batches_ = std::move(heldout);
+}
+
 std::string TrainingRun::run() {
   open_output();
   store_.emplace(ParameterStore::load(o_.resume ? resume_dir_ : o_.model_dir));
@@ -255,24 +311,16 @@ std::string TrainingRun::run() {
   optimizer_.emplace(*store_, o_.adamw);
   if (o_.resume) optimizer_->load_state(resume_dir_ + "/optimizer.safetensors");
 
-  const int vocab = store_->config().vocab_size;
-  train_data_.emplace(TokenDataset::open(o_.data_dir + "/train.safetensors"));
-  heldout_data_.emplace(TokenDataset::open(o_.data_dir + "/heldout.safetensors"));
-  for (const TokenDataset* d : {&*train_data_, &*heldout_data_})
-    if (d->max_token_id() >= vocab)
-      fail(o_.data_dir, ": the data uses token id ", d->max_token_id(), " but the model's vocab_size is ", vocab);
-  train_batches_.emplace(*train_data_, o_.seq_len, o_.seed);
-  heldout_batches_.emplace(*heldout_data_, o_.seq_len, o_.seed + 1);
-  baseline_ = unigram_baseline(*train_data_, *heldout_data_, vocab);
+  open_data();
   o_.schedule.total_steps = o_.steps;
 
   std::fprintf(stderr,
                "training %lld parameters for %lld steps of %d x %lld tokens on %d threads "
-               "(%lld training tokens, %lld windows per epoch)%s\n",
+               "(%lld training tokens, %lld sequences per epoch)%s\n",
                static_cast<long long>(store_->trainable_count()), static_cast<long long>(o_.steps), o_.batch,
                static_cast<long long>(o_.seq_len), ThreadPool::global().num_threads(),
-               static_cast<long long>(train_data_->token_count()),
-               static_cast<long long>(train_batches_->windows()), o_.resume ? " (resumed)" : "");
+               static_cast<long long>(train_batches_->token_count()),
+               static_cast<long long>(train_batches_->items_per_epoch()), o_.resume ? " (resumed)" : "");
   if (!o_.resume) {
     log({{"step", 0}, {"event", "start"}, {"options", options_to_json(o_)}, {"unigram_baseline", baseline_}});
     evaluate(0);
@@ -283,7 +331,8 @@ std::string TrainingRun::run() {
   for (int64_t step = start_step_; step < last; ++step) {
     const auto began = clock::now();
     store_->zero_grad();
-    const StepLosses losses = model_->forward_backward(train_batches_->batch(step, o_.batch), o_.loss);
+    const TrainingBatch batch = train_batches_->batch(step, o_.batch);
+    const StepLosses losses = model_->forward_backward(batch.sequences, o_.loss, batch.loss_starts);
     if (!std::isfinite(losses.total))
       fail("the loss became ", losses.total, " at step ", step + 1, "; lower --lr or raise --warmup");
     const double grad_norm = clip_gradient_norm(*store_, o_.clip_norm);

@@ -1,6 +1,7 @@
 #pragma once
-// The pre-training loop: packed batches from a prepared dataset, forward and
-// backward, clipping, AdamW with a schedule, the aux-loss-free bias update,
+// The training loop of pre-training (packed windows of a prepared dataset)
+// and supervised fine-tuning (prompt/completion examples, loss on the
+// completion): forward and backward, clipping, AdamW with a schedule, the aux-loss-free bias update,
 // held-out evaluation, a JSONL log, a loss-curve SVG, and checkpoints that
 // every frugal command loads plus the optimizer state for an exact resume.
 //
@@ -21,7 +22,9 @@ namespace frugal {
 
 struct TrainOptions {
   std::string model_dir;  // start from this checkpoint (ignored with resume)
-  std::string data_dir;   // from `frugal prepare-data`
+  std::string data_dir;   // pre-training: a folder from `frugal prepare-data`
+  std::string sft_examples;  // fine-tuning instead: JSONL {"prompt", "completion"} (sft_examples.h)
+  double sft_held_out = 0.05;  // fraction of the examples held out for evaluation
   std::string out_dir;
   int64_t steps = 1000;
   int batch = 8;
