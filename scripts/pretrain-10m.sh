@@ -20,5 +20,5 @@ frugal=${FRUGAL:-$root/build/apps/frugal/frugal}
 [ -f "$out/init/config.json" ] ||
   "$frugal" init --config "$root/configs/pretrain-10m.json" --tokenizer "$out/tokenizer" --dtype f32 --seed 1 \
     --out "$out/init"
-"$frugal" train --model "$out/init" --data "$out/data" --out "$out/run" --steps 1400 --batch 16 --seq 256 \
+"$frugal" train --model "$out/init" --data "$out/data" --out "$out/run" --steps 1200 --batch 16 --seq 256 \
   --lr 2e-3 --warmup 100 --eval-every 100 --eval-batches 8 --save-every 200 --threads 2 "$@"

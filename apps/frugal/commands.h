@@ -21,5 +21,7 @@ Runner add_grad_command(CLI::App& app);
 Runner add_train_tokenizer_command(CLI::App& app);
 Runner add_prepare_data_command(CLI::App& app);
 Runner add_train_command(CLI::App& app);
+Runner add_eval_command(CLI::App& app);
+Runner add_sft_command(CLI::App& app);
 
 }  // namespace frugal::cli

@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
   add(frugal::cli::add_train_tokenizer_command);
   add(frugal::cli::add_prepare_data_command);
   add(frugal::cli::add_train_command);
+  add(frugal::cli::add_eval_command);
+  add(frugal::cli::add_sft_command);
 
   try {
     app.parse(argc, argv);

@@ -94,15 +94,16 @@ std::string step_name(int64_t step) {
   return name;
 }
 
-// Worst MoE layer's busiest expert over its mean load (1 = perfectly even).
-double load_imbalance(const StepLosses& losses) {
-  double worst = 0.0;
+// Per MoE layer, its busiest expert's load over the mean load (1 = even,
+// E/K = every token on the same K experts).
+std::vector<std::pair<int, double>> load_imbalance(const StepLosses& losses) {
+  std::vector<std::pair<int, double>> ratios;
   for (const auto& [layer, load] : losses.expert_loads) {
     double sum = 0.0, max = 0.0;
     for (int64_t l : load) sum += static_cast<double>(l), max = std::max(max, static_cast<double>(l));
-    if (sum > 0) worst = std::max(worst, max / (sum / static_cast<double>(load.size())));
+    ratios.emplace_back(layer, sum > 0 ? max / (sum / static_cast<double>(load.size())) : 0.0);
   }
-  return worst;
+  return ratios;
 }
 
 // Held-out cross-entropy of a unigram model fitted on the training tokens
@@ -136,6 +137,8 @@ class PackedSource : public BatchSource {
   PackedBatches batches_;
 };
 
+using clock = std::chrono::steady_clock;
+
 class TrainingRun {
  public:
   explicit TrainingRun(TrainOptions options) : o_(std::move(options)) {}
@@ -160,6 +163,8 @@ class TrainingRun {
   std::ofstream log_;
   std::vector<double> train_x_, train_y_, heldout_x_, heldout_y_;
   double baseline_ = 0.0;
+  double elapsed_offset_ = 0.0;  // wall time of the run before a resume
+  clock::time_point began_ = clock::now();
 };
 
 void TrainingRun::open_output() {
@@ -203,6 +208,7 @@ void TrainingRun::open_output() {
       if (record.value("step", int64_t{0}) > start_step_) continue;
       kept += line + "\n";
       if (record.contains("loss")) train_x_.push_back(record["step"]), train_y_.push_back(record["loss"]);
+      if (record.contains("elapsed_s")) elapsed_offset_ = record["elapsed_s"];
       if (record.contains("heldout_ce"))
         heldout_x_.push_back(record["step"]), heldout_y_.push_back(record["heldout_ce"]);
     }
@@ -340,13 +346,21 @@ std::string TrainingRun::run() {
     optimizer_->step(lr);
     if (o_.bias_gamma > 0) update_routing_bias(*store_, losses.expert_loads, o_.bias_gamma);
     const double seconds = std::chrono::duration<double>(clock::now() - began).count();
-    const double tokens_per_s = static_cast<double>(o_.batch) * o_.seq_len / seconds;
-    const double imbalance = load_imbalance(losses);
+    int64_t tokens = 0;
+    for (const auto& sequence : batch.sequences) tokens += static_cast<int64_t>(sequence.size());
+    const double tokens_per_s = static_cast<double>(tokens) / seconds;
+    json layer_load = json::object();
+    double imbalance = 0.0;
+    for (const auto& [layer, ratio] : load_imbalance(losses)) {
+      layer_load[std::to_string(layer)] = ratio;
+      imbalance = std::max(imbalance, ratio);
+    }
 
     const int64_t done = step + 1;
     log({{"step", done}, {"loss", losses.total}, {"ce", losses.ce}, {"mtp", losses.mtp},
          {"balance", losses.balance}, {"lr", lr}, {"grad_norm", grad_norm}, {"tokens_per_s", tokens_per_s},
-         {"max_over_mean_load", imbalance}});
+         {"max_over_mean_load", imbalance}, {"layer_max_over_mean_load", layer_load},
+         {"elapsed_s", elapsed_offset_ + std::chrono::duration<double>(clock::now() - began_).count()}});
     train_x_.push_back(static_cast<double>(done));
     train_y_.push_back(losses.total);
     if (done % o_.print_every == 0 || done == last)
