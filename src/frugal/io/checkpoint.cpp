@@ -69,9 +69,9 @@ const TensorView* Checkpoint::find(const std::string& name) const {
   return it == index_.end() ? nullptr : it->second;
 }
 
-const TensorView& Checkpoint::get(const std::string& name) const {
+const TensorView& TensorSource::get(const std::string& name) const {
   const TensorView* view = find(name);
-  if (view == nullptr) fail(dir_, ": checkpoint has no tensor '", name, "'");
+  if (view == nullptr) fail(origin(), ": checkpoint has no tensor '", name, "'");
   return *view;
 }
 

@@ -8,17 +8,17 @@
 #include <vector>
 
 #include "frugal/io/safetensors.h"
+#include "frugal/io/tensor_source.h"
 
 namespace frugal {
 
-class Checkpoint {
+class Checkpoint : public TensorSource {
  public:
   explicit Checkpoint(const std::string& dir);
 
   const std::string& dir() const { return dir_; }
-  const TensorView* find(const std::string& name) const;
-  const TensorView& get(const std::string& name) const;  // throws naming the folder and tensor
-  bool contains(const std::string& name) const { return find(name) != nullptr; }
+  const TensorView* find(const std::string& name) const override;
+  const std::string& origin() const override { return dir_; }
   // Every tensor, in name order.
   std::vector<const TensorView*> all_tensors() const;
   const std::vector<std::unique_ptr<SafetensorsFile>>& files() const { return files_; }

@@ -1,5 +1,6 @@
 #include "frugal/model/mla.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "frugal/core/thread_pool.h"
@@ -37,17 +38,18 @@ std::vector<float> project_queries(const Config& config, const MlaWeights& w, co
   return q;
 }
 
-// c_kv = RMSNorm(x W_kva^T [:r]) and k_pe = RoPE(x W_kva^T [r:]) into the cache.
+// c_kv = RMSNorm(x W_kva^T [:r]) and k_pe = RoPE(x W_kva^T [r:]) into each token's cache slot.
 void write_latents(const Config& config, const MlaWeights& w, const float* x, int64_t n,
-                   int64_t first, const RopeAngles& angles, KvCache& cache, int layer) {
+                   const CacheSlot* slots, const RopeAngles& angles, int layer) {
   const Dims d(config);
   std::vector<float> a(static_cast<std::size_t>(n * (d.r + d.dr)));
   linear(x, n, w.kv_a_proj, a.data());
   for (int64_t t = 0; t < n; ++t) {
     const float* row = a.data() + t * (d.r + d.dr);
+    KvCache& cache = *slots[t].cache;
     rms_norm(row, w.kv_a_norm.data(), 1, d.r, static_cast<float>(config.rms_norm_eps),
-             cache.latent(layer, first + t));
-    float* key = cache.rope_key(layer, first + t);
+             cache.latent(layer, slots[t].position));
+    float* key = cache.rope_key(layer, slots[t].position);
     for (int64_t i = 0; i < d.dr; ++i) key[i] = row[d.r + i];
     rope_interleaved(key, angles.cos.data() + t * (d.dr / 2), angles.sin.data() + t * (d.dr / 2),
                      d.dr);
@@ -87,21 +89,25 @@ void attend_naive(const Config& config, const MlaWeights& w, const float* q, int
       });
 }
 
-// Section 4: attention directly over the cached latents.
+// Section 4: attention directly over the cached latents; token s sees its
+// own cache up to and including its position.
 void attend_absorbed(const Config& config, const MlaWeights& w, const float* q, int64_t n,
-                     int64_t first, const KvCache& cache, int layer, float* o) {
+                     const CacheSlot* slots, int layer, float* o) {
   const Dims d(config);
   const float scale = static_cast<float>(config.softmax_scale());
+  int64_t longest = 0;
+  for (int64_t s = 0; s < n; ++s) longest = std::max(longest, slots[s].position + 1);
   ThreadPool::global().parallel_for(
       static_cast<std::size_t>(d.H * n), [&](std::size_t begin, std::size_t end) {
         std::vector<float> q_latent(static_cast<std::size_t>(d.r));
         std::vector<float> o_latent(static_cast<std::size_t>(d.r));
-        std::vector<float> scores(static_cast<std::size_t>(first + n));
+        std::vector<float> scores(static_cast<std::size_t>(longest));
         for (std::size_t job = begin; job < end; ++job) {
           const int64_t h = static_cast<int64_t>(job) / n, s = static_cast<int64_t>(job) % n;
+          const KvCache& cache = *slots[s].cache;
           const float* qh = q + (s * d.H + h) * d.qk;
           linear_transposed(qh, w.w_uk[h], q_latent.data());  // q_nope W_uk: [r]
-          const int64_t visible = first + s + 1;
+          const int64_t visible = slots[s].position + 1;
           for (int64_t t = 0; t < visible; ++t)
             scores[t] = (dot(q_latent.data(), cache.latent(layer, t), d.r) +
                          dot(qh + d.dn, cache.rope_key(layer, t), d.dr)) *
@@ -132,16 +138,30 @@ void mla_forward(const Config& config, const MlaWeights& weights, const float* x
                  AttentionForm form, float* out) {
   const Dims d(config);
   cache.reserve(layer, first, n);
+  std::vector<CacheSlot> slots(static_cast<std::size_t>(n));
+  for (int64_t t = 0; t < n; ++t) slots[t] = {&cache, first + t};
   const std::vector<float> q = project_queries(config, weights, x, n, angles);
-  write_latents(config, weights, x, n, first, angles, cache, layer);
+  write_latents(config, weights, x, n, slots.data(), angles, layer);
   cache.mark_filled(layer, first + n);
 
   std::vector<float> o(static_cast<std::size_t>(n * d.H * d.dv));
   if (form == AttentionForm::Naive) {
     attend_naive(config, weights, q.data(), n, first, cache, layer, o.data());
   } else {
-    attend_absorbed(config, weights, q.data(), n, first, cache, layer, o.data());
+    attend_absorbed(config, weights, q.data(), n, slots.data(), layer, o.data());
   }
+  linear(o.data(), n, weights.o_proj, out);
+}
+
+void mla_decode_batch(const Config& config, const MlaWeights& weights, const float* x, int64_t n,
+                      const CacheSlot* slots, const RopeAngles& angles, int layer, float* out) {
+  const Dims d(config);
+  for (int64_t t = 0; t < n; ++t) slots[t].cache->reserve(layer, slots[t].position, 1);
+  const std::vector<float> q = project_queries(config, weights, x, n, angles);
+  write_latents(config, weights, x, n, slots, angles, layer);
+  for (int64_t t = 0; t < n; ++t) slots[t].cache->mark_filled(layer, slots[t].position + 1);
+  std::vector<float> o(static_cast<std::size_t>(n * d.H * d.dv));
+  attend_absorbed(config, weights, q.data(), n, slots, layer, o.data());
   linear(o.data(), n, weights.o_proj, out);
 }
 

@@ -40,11 +40,24 @@ struct RopeAngles {
   std::vector<float> cos, sin;  // [n, dr/2]
 };
 
+// Where one token's latent goes: a sequence's cache and the token's position in it.
+struct CacheSlot {
+  KvCache* cache = nullptr;
+  int64_t position = 0;
+};
+
 // Attention for n tokens at positions first .. first+n-1 of one sequence:
 // writes their latents and roped keys into `cache` (layer `layer`), attends
 // causally over everything cached up to each token, and writes out [n, D].
 void mla_forward(const Config& config, const MlaWeights& weights, const float* x, int64_t n,
                  int64_t first, const RopeAngles& angles, KvCache& cache, int layer,
                  AttentionForm form, float* out);
+
+// Decode step of n independent sequences: token t continues slots[t] (its own
+// cache, at the next position; angles row t is for that position). Queries,
+// latents and the output projection run as n-row products, so each weight is
+// read once for all sequences; attention is the absorbed form per sequence.
+void mla_decode_batch(const Config& config, const MlaWeights& weights, const float* x, int64_t n,
+                      const CacheSlot* slots, const RopeAngles& angles, int layer, float* out);
 
 }  // namespace frugal

@@ -25,6 +25,14 @@ Model::Model(const std::string& checkpoint_dir, WeightFormat weights)
   convert_weights(weights_, config_, weights);
 }
 
+Model::Model(const TensorSource& tensors, const Config& config)
+    : config_(config), weights_(load_weights(tensors, config_)), rope_(config_), weight_format_(WeightFormat::Stored) {}
+
+const Checkpoint& Model::checkpoint() const {
+  if (!checkpoint_) fail("internal: this model was not loaded from a checkpoint folder");
+  return *checkpoint_;
+}
+
 KvCache Model::new_cache(int64_t capacity) const {
   return KvCache(config_, config_.num_hidden_layers + mtp_modules(), capacity);
 }
@@ -39,17 +47,22 @@ void Model::embed(const int32_t* tokens, int64_t n, int64_t first, float* out) c
 }
 
 void Model::decoder_layer(const DecoderLayerWeights& layer, int cache_layer, float* h, int64_t n,
-                          int64_t first, KvCache& cache, const ForwardOptions& options) const {
+                          const AttentionTarget& target, const ForwardOptions& options) const {
   const int64_t D = config_.hidden_size;
   const auto eps = static_cast<float>(config_.rms_norm_eps);
   std::vector<float> normed(static_cast<std::size_t>(n * D)), delta(normed.size());
-  RopeAngles angles;
-  rope_.angles(first, n, angles.cos, angles.sin);
 
   rms_norm(h, layer.input_norm.data(), n, D, eps, normed.data());
-  const AttentionForm form = n == 1 ? AttentionForm::Absorbed : options.prefill_attention;
-  mla_forward(config_, layer.attention, normed.data(), n, first, angles, cache, cache_layer, form,
-              delta.data());
+  if (target.slots != nullptr) {
+    mla_decode_batch(config_, layer.attention, normed.data(), n, target.slots->data(), *target.slot_angles,
+                     cache_layer, delta.data());
+  } else {
+    RopeAngles angles;
+    rope_.angles(target.first, n, angles.cos, angles.sin);
+    const AttentionForm form = n == 1 ? AttentionForm::Absorbed : options.prefill_attention;
+    mla_forward(config_, layer.attention, normed.data(), n, target.first, angles, *target.cache, cache_layer, form,
+                delta.data());
+  }
   axpy(1.0f, delta.data(), h, n * D);
 
   rms_norm(h, layer.post_attention_norm.data(), n, D, eps, normed.data());
@@ -78,7 +91,7 @@ void Model::forward(const int32_t* tokens, int64_t n, KvCache& cache, float* log
   embed(tokens, n, first, h.data());
   if (options.trace) options.trace->add("hidden.embed", h.data(), n * D);
   for (int i = 0; i < config_.num_hidden_layers; ++i) {
-    decoder_layer(weights_.layers[i], i, h.data(), n, first, cache, options);
+    decoder_layer(weights_.layers[i], i, h.data(), n, {&cache, first}, options);
     if (options.trace) options.trace->add("hidden.layer" + std::to_string(i), h.data(), n * D);
   }
   rms_norm(h.data(), weights_.final_norm.data(), n, D, static_cast<float>(config_.rms_norm_eps),
@@ -91,6 +104,30 @@ void Model::forward(const int32_t* tokens, int64_t n, KvCache& cache, float* log
   } else {
     linear(h.data(), n, weights_.lm_head, logits);
   }
+}
+
+void Model::forward_decode_batch(const int32_t* tokens, int64_t n, KvCache* const* caches, float* logits) const {
+  if (n <= 0) return;
+  const int64_t D = config_.hidden_size, pairs = config_.qk_rope_head_dim / 2;
+  std::vector<CacheSlot> slots(static_cast<std::size_t>(n));
+  RopeAngles angles;
+  angles.cos.resize(static_cast<std::size_t>(n * pairs));
+  angles.sin.resize(angles.cos.size());
+  std::vector<float> cos, sin;
+  std::vector<float> h(static_cast<std::size_t>(n * D));
+  for (int64_t i = 0; i < n; ++i) {
+    slots[i] = {caches[i], caches[i]->filled(0)};
+    for (int64_t j = 0; j < i; ++j)
+      if (caches[j] == caches[i]) fail("internal: a decode batch holds the same sequence twice");
+    rope_.angles(slots[i].position, 1, cos, sin);
+    std::copy(cos.begin(), cos.end(), angles.cos.begin() + i * pairs);
+    std::copy(sin.begin(), sin.end(), angles.sin.begin() + i * pairs);
+    embed(tokens + i, 1, slots[i].position, h.data() + i * D);
+  }
+  const AttentionTarget target{nullptr, 0, &slots, &angles};
+  for (int i = 0; i < config_.num_hidden_layers; ++i) decoder_layer(weights_.layers[i], i, h.data(), n, target, {});
+  rms_norm(h.data(), weights_.final_norm.data(), n, D, static_cast<float>(config_.rms_norm_eps), h.data());
+  linear(h.data(), n, weights_.lm_head, logits);
 }
 
 void Model::mtp_forward(int k, const float* previous_hidden, const int32_t* next_tokens,
@@ -116,7 +153,7 @@ void Model::mtp_forward(int k, const float* previous_hidden, const int32_t* next
   }
   std::vector<float> h(static_cast<std::size_t>(n * D));
   linear(joined.data(), n, m.eh_proj, h.data());
-  decoder_layer(m.layer, cache_layer, h.data(), n, first, cache, options);
+  decoder_layer(m.layer, cache_layer, h.data(), n, {&cache, first}, options);
   if (options.trace) options.trace->add("mtp" + std::to_string(k) + "_hidden", h.data(), n * D);
   if (output_hidden != nullptr) std::copy(h.begin(), h.end(), output_hidden);
   rms_norm(h.data(), m.head_norm.data(), n, D, eps, h.data());

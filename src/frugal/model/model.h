@@ -40,9 +40,15 @@ struct ForwardOptions {
 class Model {
  public:
   explicit Model(const std::string& checkpoint_dir, WeightFormat weights = WeightFormat::Stored);
+  // Over tensors that outlive the model and are read in place (for example
+  // the parameters being trained: rollouts then see every update, as long
+  // as the model is rebuilt after the norms change, which are copied).
+  Model(const TensorSource& tensors, const Config& config);
 
   const Config& config() const { return config_; }
-  const Checkpoint& checkpoint() const { return *checkpoint_; }
+  // The checkpoint folder the model was loaded from (fails for models built
+  // over other tensors).
+  const Checkpoint& checkpoint() const;
   const ModelWeights& weights() const { return weights_; }
   WeightFormat weight_format() const { return weight_format_; }
   int mtp_modules() const { return static_cast<int>(weights_.mtp.size()); }
@@ -57,6 +63,12 @@ class Model {
   void forward(const int32_t* tokens, int64_t n, KvCache& cache, float* logits,
                float* final_hidden = nullptr, const ForwardOptions& options = {}) const;
 
+  // One decode step of n independent sequences: tokens[i] continues
+  // caches[i] (every main layer). Weights are read once for all n tokens, so
+  // sampling a group of completions costs little more than sampling one.
+  // Writes logits [n, V].
+  void forward_decode_batch(const int32_t* tokens, int64_t n, KvCache* const* caches, float* logits) const;
+
   // MTP module k (1-based) for n positions continuing its cache layer:
   // row i combines `previous_hidden` row i (the main model's final normalised
   // hidden state for k = 1, module k-1's output otherwise) with the embedding
@@ -69,8 +81,16 @@ class Model {
  private:
   // Rows of embed_tokens; `first` is the position of tokens[0], for errors.
   void embed(const int32_t* tokens, int64_t n, int64_t first, float* out) const;
+  // Where a layer's attention reads and writes: n consecutive positions of
+  // one sequence from `first`, or (decode batches) one slot per token.
+  struct AttentionTarget {
+    KvCache* cache = nullptr;
+    int64_t first = 0;
+    const std::vector<CacheSlot>* slots = nullptr;
+    const RopeAngles* slot_angles = nullptr;
+  };
   void decoder_layer(const DecoderLayerWeights& layer, int cache_layer, float* h, int64_t n,
-                     int64_t first, KvCache& cache, const ForwardOptions& options) const;
+                     const AttentionTarget& target, const ForwardOptions& options) const;
 
   std::unique_ptr<Checkpoint> checkpoint_;
   Config config_;

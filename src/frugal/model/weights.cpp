@@ -11,17 +11,17 @@ namespace {
 
 class Binder {
  public:
-  Binder(const Checkpoint& checkpoint, const Config& config)
+  Binder(const TensorSource& checkpoint, const Config& config)
       : checkpoint_(checkpoint), config_(config) {}
 
   const TensorView& tensor(const std::string& name, std::initializer_list<int64_t> shape) const {
     const TensorView& view = checkpoint_.get(name);
     const std::vector<int64_t> expected(shape);
     if (view.shape != expected)
-      fail(checkpoint_.dir(), ": tensor '", name, "' has shape ", view.shape_string(),
+      fail(checkpoint_.origin(), ": tensor '", name, "' has shape ", view.shape_string(),
            ", config.json implies ", shape_string(expected));
     if (!dtype_is_float(view.dtype))
-      fail(checkpoint_.dir(), ": tensor '", name, "' has dtype ", dtype_name(view.dtype),
+      fail(checkpoint_.origin(), ": tensor '", name, "' has dtype ", dtype_name(view.dtype),
            ", expected a floating-point type");
     return view;
   }
@@ -46,7 +46,7 @@ class Binder {
   void bind_scales(WeightMatrix& w) const {
     const std::string scale_name = w.name + "_scale_inv";
     if (config_.weight_block_rows == 0)
-      fail(checkpoint_.dir(), ": tensor '", w.name,
+      fail(checkpoint_.origin(), ": tensor '", w.name,
            "' is F8_E4M3 but config.json has no quantization_config.weight_block_size");
     const int64_t br = config_.weight_block_rows, bc = config_.weight_block_cols;
     const int64_t scale_rows = (w.rows + br - 1) / br, scale_cols = (w.cols + bc - 1) / bc;
@@ -57,7 +57,7 @@ class Binder {
     w.scale_cols = scale_cols;
   }
 
-  const Checkpoint& checkpoint_;
+  const TensorSource& checkpoint_;
   const Config& config_;
 };
 
@@ -114,7 +114,7 @@ DecoderLayerWeights bind_layer(const Binder& b, const Config& c, int index, bool
 
 }  // namespace
 
-ModelWeights load_weights(const Checkpoint& checkpoint, const Config& c) {
+ModelWeights load_weights(const TensorSource& checkpoint, const Config& c) {
   const Binder b(checkpoint, c);
   const int64_t D = c.hidden_size, V = c.vocab_size;
   ModelWeights w;

@@ -41,7 +41,7 @@ struct ModelWeights {
 
 // Binds and validates every tensor (shape, dtype, FP8 scales); errors name
 // the checkpoint folder and the tensor.
-ModelWeights load_weights(const Checkpoint& checkpoint, const Config& config);
+ModelWeights load_weights(const TensorSource& tensors, const Config& config);
 
 // How linear weights are held in memory: as stored in the checkpoint
 // (mapped), or converted to 8-bit blocks at load.
