@@ -19,6 +19,7 @@
 #include "frugal/io/checkpoint.h"
 #include "frugal/tokenizer/tokenizer.h"
 #include "frugal/train/routing_bias.h"
+#include "frugal/train/run_folder.h"
 #include "frugal/train/sft_examples.h"
 
 namespace frugal {
@@ -88,12 +89,6 @@ TrainOptions options_from_json(const json& j, const TrainOptions& given) {
   return o;
 }
 
-std::string step_name(int64_t step) {
-  char name[32];
-  std::snprintf(name, sizeof name, "step-%08lld", static_cast<long long>(step));
-  return name;
-}
-
 // Per MoE layer, its busiest expert's load over the mean load (1 = even,
 // E/K = every token on the same K experts).
 std::vector<std::pair<int, double>> load_imbalance(const StepLosses& losses) {
@@ -155,12 +150,11 @@ class TrainingRun {
 
   TrainOptions o_;
   int64_t start_step_ = 0;
-  std::string resume_dir_;
+  std::optional<RunFolder> folder_;
   std::optional<ParameterStore> store_;
   std::optional<TrainableModel> model_;
   std::optional<AdamW> optimizer_;
   std::unique_ptr<BatchSource> train_batches_, heldout_batches_;
-  std::ofstream log_;
   std::vector<double> train_x_, train_y_, heldout_x_, heldout_y_;
   double baseline_ = 0.0;
   double elapsed_offset_ = 0.0;  // wall time of the run before a resume
@@ -168,20 +162,11 @@ class TrainingRun {
 };
 
 void TrainingRun::open_output() {
-  fs::create_directories(o_.out_dir);
-  const fs::path latest = fs::path(o_.out_dir) / "latest";
-  if (!o_.resume && fs::exists(latest))
-    fail(o_.out_dir, " already holds a training run (", latest.string(),
-         "); pass --resume to continue it or choose another --out");
+  folder_.emplace(o_.out_dir, o_.resume);
   if (o_.resume) {
-    if (!fs::exists(latest)) fail("--resume: ", o_.out_dir, " has no checkpoint yet (no 'latest' file)");
-    std::string name = read_text_file(latest.string());
-    name.erase(name.find_last_not_of(" \n\r\t") + 1);
-    resume_dir_ = (fs::path(o_.out_dir) / name).string();
-    const std::string state_path = resume_dir_ + "/trainer_state.json";
-    json state;
+    const std::string state_path = folder_->resume_checkpoint() + "/trainer_state.json";
     try {
-      state = json::parse(read_text_file(state_path));
+      const json state = json::parse(read_text_file(state_path));
       o_ = options_from_json(state.at("options"), o_);
       start_step_ = state.at("step");
     } catch (const json::exception& e) {
@@ -190,38 +175,14 @@ void TrainingRun::open_output() {
   } else if (o_.steps <= 0) {
     o_.steps = 1000;
   }
-  for (const auto& entry : fs::directory_iterator(o_.out_dir))  // leftovers of an interrupted save
-    if (entry.path().extension() == ".partial") fs::remove_all(entry.path());
-
-  // The log keeps the records up to the step resumed from; later ones are redone.
-  const fs::path log_path = fs::path(o_.out_dir) / "train_log.jsonl";
-  std::string kept;
-  if (o_.resume && fs::exists(log_path)) {
-    std::istringstream lines(read_text_file(log_path.string()));
-    for (std::string line; std::getline(lines, line);) {
-      json record;
-      try {
-        record = json::parse(line);
-      } catch (const json::exception&) {
-        continue;  // a line cut short by the interruption
-      }
-      if (record.value("step", int64_t{0}) > start_step_) continue;
-      kept += line + "\n";
-      if (record.contains("loss")) train_x_.push_back(record["step"]), train_y_.push_back(record["loss"]);
-      if (record.contains("elapsed_s")) elapsed_offset_ = record["elapsed_s"];
-      if (record.contains("heldout_ce"))
-        heldout_x_.push_back(record["step"]), heldout_y_.push_back(record["heldout_ce"]);
-    }
+  for (const json& record : folder_->open_log(start_step_)) {
+    if (record.contains("loss")) train_x_.push_back(record["step"]), train_y_.push_back(record["loss"]);
+    if (record.contains("elapsed_s")) elapsed_offset_ = record["elapsed_s"];
+    if (record.contains("heldout_ce")) heldout_x_.push_back(record["step"]), heldout_y_.push_back(record["heldout_ce"]);
   }
-  write_file_atomically(log_path.string(), kept);
-  log_.open(log_path, std::ios::app);
-  if (!log_) fail("cannot append to ", log_path.string());
 }
 
-void TrainingRun::log(const json& record) {
-  log_ << record.dump() << "\n";
-  log_.flush();
-}
+void TrainingRun::log(const json& record) { folder_->log(record); }
 
 void TrainingRun::draw() const {
   LineChart chart;
@@ -260,29 +221,17 @@ void TrainingRun::evaluate(int64_t step) {
 }
 
 void TrainingRun::save(int64_t step) {
-  const std::string name = step_name(step);
-  const fs::path partial = fs::path(o_.out_dir) / (name + ".partial");
-  const fs::path final_dir = fs::path(o_.out_dir) / name;
-  fs::remove_all(partial);
-  store_->save(partial.string(), DType::F32);  // float32: a resumed run continues bit for bit
-  optimizer_->save_state((partial / "optimizer.safetensors").string());
-  const json state = {{"step", step}, {"options", options_to_json(o_)}};
-  write_file_atomically((partial / "trainer_state.json").string(), state.dump(2) + "\n");
-  for (const std::string& source : {o_.model_dir, o_.data_dir})
-    for (const char* file : {"tokenizer.json", "tokenizer_config.json"})
-      if (!source.empty() && fs::exists(fs::path(source) / file) && !fs::exists(partial / file))
-        fs::copy_file(fs::path(source) / file, partial / file);
-  fs::remove_all(final_dir);
-  fs::rename(partial, final_dir);
-  write_file_atomically((fs::path(o_.out_dir) / "latest").string(), name + "\n");
-
-  std::vector<fs::path> steps;
-  for (const auto& entry : fs::directory_iterator(o_.out_dir))
-    if (entry.is_directory() && entry.path().filename().string().rfind("step-", 0) == 0) steps.push_back(entry.path());
-  std::sort(steps.begin(), steps.end());
-  for (std::size_t i = 0; i + static_cast<std::size_t>(std::max(1, o_.keep_checkpoints)) < steps.size(); ++i)
-    if (steps[i] != final_dir) fs::remove_all(steps[i]);
-  std::fprintf(stderr, "saved %s\n", final_dir.string().c_str());
+  const std::string dir = folder_->save_checkpoint(step, o_.keep_checkpoints, [&](const std::string& partial) {
+    store_->save(partial, DType::F32);  // float32: a resumed run continues bit for bit
+    optimizer_->save_state(partial + "/optimizer.safetensors");
+    const json state = {{"step", step}, {"options", options_to_json(o_)}};
+    write_file_atomically(partial + "/trainer_state.json", state.dump(2) + "\n");
+    for (const std::string& source : {o_.model_dir, o_.data_dir})
+      for (const char* file : {"tokenizer.json", "tokenizer_config.json"})
+        if (!source.empty() && fs::exists(fs::path(source) / file) && !fs::exists(fs::path(partial) / file))
+          fs::copy_file(fs::path(source) / file, fs::path(partial) / file);
+  });
+  std::fprintf(stderr, "saved %s\n", dir.c_str());
 }
 
 void TrainingRun::open_data() {
@@ -312,10 +261,10 @@ void TrainingRun::open_data() {
 
 std::string TrainingRun::run() {
   open_output();
-  store_.emplace(ParameterStore::load(o_.resume ? resume_dir_ : o_.model_dir));
+  store_.emplace(ParameterStore::load(o_.resume ? folder_->resume_checkpoint() : o_.model_dir));
   model_.emplace(*store_);
   optimizer_.emplace(*store_, o_.adamw);
-  if (o_.resume) optimizer_->load_state(resume_dir_ + "/optimizer.safetensors");
+  if (o_.resume) optimizer_->load_state(folder_->resume_checkpoint() + "/optimizer.safetensors");
 
   open_data();
   o_.schedule.total_steps = o_.steps;
@@ -374,7 +323,7 @@ std::string TrainingRun::run() {
     if ((o_.save_every > 0 && done % o_.save_every == 0) || done == last) save(done);
   }
   draw();
-  return (fs::path(o_.out_dir) / step_name(std::max(last, start_step_))).string();
+  return (fs::path(o_.out_dir) / RunFolder::step_name(std::max(last, start_step_))).string();
 }
 
 }  // namespace
