@@ -23,5 +23,7 @@ Runner add_prepare_data_command(CLI::App& app);
 Runner add_train_command(CLI::App& app);
 Runner add_eval_command(CLI::App& app);
 Runner add_sft_command(CLI::App& app);
+Runner add_grpo_command(CLI::App& app);
+Runner add_problems_command(CLI::App& app);
 
 }  // namespace frugal::cli

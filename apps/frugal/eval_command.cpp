@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "task_flags.h"
 #include "frugal/core/error.h"
 #include "frugal/core/thread_pool.h"
 #include "frugal/rl/evaluate.h"
@@ -41,34 +42,13 @@ struct EvalOptions {
   bool skip_bad_lines = false;
   std::optional<int64_t> n;
   std::optional<uint64_t> seed;
-  std::string digits, numbers;
-  std::optional<int64_t> max_number;
+  TaskFlags task_flags;
   std::string prompt_template = "compact";
   int64_t max_tokens = 256;
   int threads = 0;
   bool json = false;
   int64_t show = 0;
 };
-
-// "3" or "1-5" from a flag, as an inclusive range.
-std::pair<int, int> parse_range(const std::string& text, const char* flag) {
-  const std::size_t dash = text.find('-');
-  auto number = [&](const std::string& part) {
-    std::size_t used = 0;
-    int value = -1;
-    try {
-      value = std::stoi(part, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (part.empty() || used != part.size() || value < 0) fail(flag, ": \"", text, "\" is not a range like 1-5 or 3");
-    return value;
-  };
-  if (dash == std::string::npos) return {number(text), number(text)};
-  const int lo = number(text.substr(0, dash)), hi = number(text.substr(dash + 1));
-  if (lo > hi) fail(flag, ": the range ", text, " runs backwards");
-  return {lo, hi};
-}
 
 // The problems to evaluate, their verifier, and what the report says about them.
 struct ProblemSet {
@@ -78,11 +58,7 @@ struct ProblemSet {
 };
 
 ProblemSet generated_problems(const EvalOptions& o) {
-  rl::TaskOptions options;
-  if (!o.digits.empty()) std::tie(options.min_digits, options.max_digits) = parse_range(o.digits, "--digits");
-  if (!o.numbers.empty()) std::tie(options.min_numbers, options.max_numbers) = parse_range(o.numbers, "--numbers");
-  options.max_number = o.max_number;
-  std::unique_ptr<rl::Task> task = rl::make_task(o.task, options);
+  std::unique_ptr<rl::Task> task = rl::make_task(o.task, o.task_flags.options());
   const int64_t n = o.n.value_or(100);
   const uint64_t seed = o.seed.value_or(0);
   ProblemSet set;
@@ -97,7 +73,7 @@ ProblemSet generated_problems(const EvalOptions& o) {
 }
 
 ProblemSet file_problems(const EvalOptions& o) {
-  if (o.seed || !o.digits.empty() || !o.numbers.empty() || o.max_number)
+  if (o.seed || o.task_flags.any())
     fail("--seed, --digits, --numbers and --max-number apply to --task, not --problems");
   rl::ProblemFile file =
       rl::read_problem_file(o.problems_file, o.skip_bad_lines ? rl::BadLines::Skip : rl::BadLines::Fail);
@@ -224,9 +200,7 @@ Runner add_eval_command(CLI::App& app) {
   command->add_flag("--skip-bad-lines", o->skip_bad_lines, "Skip malformed lines of --problems with a warning");
   command->add_option("--n", o->n, "Problems to evaluate (--task: default 100; --problems: the first N)");
   command->add_option("--seed", o->seed, "Seed of the generated problems (default 0)");
-  command->add_option("--digits", o->digits, "add, sub, mul: digits of the longer operand, A-B or A (default 1-3)");
-  command->add_option("--numbers", o->numbers, "countdown: how many numbers are given, A-B or A (default 3-4)");
-  command->add_option("--max-number", o->max_number, "countdown: the largest given number (default 100)");
+  o->task_flags.add_to(command);
   command->add_option("--template", o->prompt_template, "Prompt template")
       ->check(CLI::IsMember({"compact", "r1-zero"}))
       ->capture_default_str();

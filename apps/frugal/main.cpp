@@ -34,6 +34,8 @@ int main(int argc, char** argv) {
   add(frugal::cli::add_train_command);
   add(frugal::cli::add_eval_command);
   add(frugal::cli::add_sft_command);
+  add(frugal::cli::add_grpo_command);
+  add(frugal::cli::add_problems_command);
 
   try {
     app.parse(argc, argv);

@@ -117,7 +117,7 @@ struct TrainableModel::Pass {
 TrainableModel::~TrainableModel() = default;
 
 std::span<const float> TrainableModel::forward(const std::vector<std::vector<int32_t>>& sequences,
-                                               const ForwardOptions& options) {
+                                               const PassOptions& options) {
   const int64_t D = config_.hidden_size, V = config_.vocab_size;
   const float eps = static_cast<float>(config_.rms_norm_eps);
   std::vector<int64_t> lengths;

@@ -34,7 +34,7 @@ struct StepLosses {
 };
 
 // What forward() computes besides the activations backward() needs.
-struct ForwardOptions {
+struct PassOptions {
   bool mtp = true;              // run the MTP module (its loss is part of pre-training)
   double balance_alpha = 1e-4;  // alpha of the reported sequence-wise balance loss
 };
@@ -59,9 +59,9 @@ class TrainableModel {
   // backward() needs. Returns log p(next token) per packed position: row t
   // of sequence s is at spans().begin(s) + t and scores token t+1; the last
   // row of each sequence has no next token and holds 0.
-  std::span<const float> forward(const std::vector<std::vector<int32_t>>& sequences, const ForwardOptions& options);
+  std::span<const float> forward(const std::vector<std::vector<int32_t>>& sequences, const PassOptions& options);
   const SequenceSpans& spans() const;
-  // With ForwardOptions::mtp: log p(token t+2) at MTP row t (sequence s's rows
+  // With PassOptions::mtp: log p(token t+2) at MTP row t (sequence s's rows
   // start at mtp_spans().begin(s); its last row has no target and holds 0).
   std::span<const float> mtp_log_probs() const;
   const SequenceSpans& mtp_spans() const;
