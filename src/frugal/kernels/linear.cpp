@@ -1,5 +1,6 @@
 #include "frugal/kernels/linear.h"
 
+#include <cstdint>
 #include <vector>
 
 #include "frugal/core/thread_pool.h"
@@ -28,6 +29,13 @@ void linear_q8(const float* x, int64_t n, const WeightMatrix& w, float* y) {
   });
 }
 
+// Float32 rows usable in place (weights being trained, aligned F32 files),
+// else null: a mapped file may place a tensor at any byte offset.
+const float* aligned_f32_rows(const WeightMatrix& w) {
+  if (w.dtype != DType::F32 || reinterpret_cast<std::uintptr_t>(w.data) % alignof(float) != 0) return nullptr;
+  return reinterpret_cast<const float*>(w.data);
+}
+
 }  // namespace
 
 void linear(const float* x, int64_t n, const WeightMatrix& w, float* y) {
@@ -54,6 +62,11 @@ void linear(const float* x, int64_t n, const WeightMatrix& w, float* y) {
           }
           return;
         }
+        if (const float* rows_f32 = aligned_f32_rows(w)) {  // no copy: the rows are floats already
+          for (auto r = static_cast<int64_t>(begin); r < static_cast<int64_t>(end); ++r)
+            for (int64_t t = 0; t < n; ++t) y[t * rows + r] = dot(x + t * cols, rows_f32 + r * cols, cols);
+          return;
+        }
         std::vector<float> row(static_cast<std::size_t>(cols));
         for (auto r = static_cast<int64_t>(begin); r < static_cast<int64_t>(end); ++r) {
           w.decode_row(r, row.data());
@@ -63,8 +76,12 @@ void linear(const float* x, int64_t n, const WeightMatrix& w, float* y) {
 }
 
 void linear_transposed(const float* x, const WeightMatrix& w, float* y) {
-  std::vector<float> row(static_cast<std::size_t>(w.cols));
   for (int64_t c = 0; c < w.cols; ++c) y[c] = 0.0f;
+  if (const float* rows_f32 = aligned_f32_rows(w)) {
+    for (int64_t r = 0; r < w.rows; ++r) axpy(x[r], rows_f32 + r * w.cols, y, w.cols);
+    return;
+  }
+  std::vector<float> row(static_cast<std::size_t>(w.cols));
   for (int64_t r = 0; r < w.rows; ++r) {
     w.decode_row(r, row.data());
     axpy(x[r], row.data(), y, w.cols);

@@ -1,0 +1,72 @@
+// GRPO rollout throughput: G completions of one prompt sampled in decode
+// batches (generate_batch) against the same G completions one at a time.
+//   rollout_bench MODEL_DIR [--group 8] [--prompt 32] [--tokens 128] [--threads N] [--repeats 3]
+// Every completion runs the full --tokens (no stop tokens), so both sides
+// generate the same number of tokens. Prints the median tokens/s of each and
+// their ratio.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "frugal/core/cpu_features.h"
+#include "frugal/core/thread_pool.h"
+#include "frugal/generate/batch_generation.h"
+#include "frugal/train/gemm.h"
+
+using namespace frugal;
+
+int main(int argc, char** argv) {
+  select_fast_blas_kernel(argv);
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: rollout_bench MODEL_DIR [--group 8] [--prompt 32] [--tokens 128] [--threads N] [--repeats 3]\n");
+    return 2;
+  }
+  int group = 8, prompt_length = 32, tokens = 128, threads = 0, repeats = 3;
+  for (int i = 2; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    const int value = std::atoi(argv[i + 1]);
+    if (flag == "--group") group = value;
+    else if (flag == "--prompt") prompt_length = value;
+    else if (flag == "--tokens") tokens = value;
+    else if (flag == "--threads") threads = value;
+    else if (flag == "--repeats") repeats = value;
+  }
+  if (threads > 0) ThreadPool::set_global_threads(threads);
+  try {
+    const Model model(argv[1]);
+    std::vector<int32_t> prompt;
+    for (int i = 0; i < prompt_length; ++i) prompt.push_back((i * 7919 + 11) % model.config().vocab_size);
+    BatchGenerationOptions options;
+    options.max_new_tokens = tokens;
+    auto tokens_per_s = [&](bool batched) {
+      std::vector<double> rates;
+      for (int r = 0; r < repeats; ++r) {
+        options.sampling.seed = static_cast<uint64_t>(r);
+        const auto begin = std::chrono::steady_clock::now();
+        int64_t generated = 0;
+        if (batched) {
+          for (const Completion& c : generate_batch(model, {prompt}, group, options)) generated += c.tokens.size();
+        } else {
+          for (int g = 0; g < group; ++g) {
+            options.sampling.seed = static_cast<uint64_t>(r * group + g);
+            for (const Completion& c : generate_batch(model, {prompt}, 1, options)) generated += c.tokens.size();
+          }
+        }
+        rates.push_back(generated / std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count());
+      }
+      std::sort(rates.begin(), rates.end());
+      return rates[rates.size() / 2];
+    };
+    const double alone = tokens_per_s(false), batched = tokens_per_s(true);
+    std::printf("%s, %d threads; prompt %d tokens, %d completions of %d tokens\n", describe_cpu().c_str(),
+                ThreadPool::global().num_threads(), prompt_length, group, tokens);
+    std::printf("one at a time: %.0f tokens/s; batched: %.0f tokens/s; ratio %.2fx\n", alone, batched, batched / alone);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "rollout_bench: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
