@@ -27,28 +27,47 @@ ThreadPool::ThreadPool(int num_threads) {
 }
 
 ThreadPool::~ThreadPool() {
+  stopping_.store(true);
   {
     std::lock_guard lock(mutex_);
-    stopping_ = true;
   }
   work_ready_.notify_all();
   for (auto& worker : workers_) worker.join();
 }
 
+namespace {
+
+// Spins about 30 us (at ~3 GHz) for `done` before giving up.
+template <typename Done>
+bool spin_until(const Done& done) {
+  for (int i = 0; i < 4096; ++i) {
+    if (done()) return true;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+  return done();
+}
+
+}  // namespace
+
 void ThreadPool::worker_loop(int index) {
   t_inside_pool = true;
   std::size_t seen_generation = 0;
   for (;;) {
-    std::unique_lock lock(mutex_);
-    work_ready_.wait(lock, [&] { return stopping_ || generation_ != seen_generation; });
-    if (stopping_) return;
-    seen_generation = generation_;
-    const auto* body = body_;
+    auto has_work = [&] { return stopping_.load() || generation_.load(std::memory_order_acquire) != seen_generation; };
+    if (!spin_until(has_work)) {
+      std::unique_lock lock(mutex_);
+      work_ready_.wait(lock, has_work);
+    }
+    if (stopping_.load()) return;
+    seen_generation = generation_.load(std::memory_order_acquire);
     const auto [begin, end] = chunk(count_, num_threads(), index);
-    lock.unlock();
-    if (begin < end) (*body)(begin, end);
-    lock.lock();
-    if (--pending_ == 0) work_done_.notify_one();
+    if (begin < end) (*body_)(begin, end);
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard lock(mutex_);  // the caller may be between its check and its sleep
+      work_done_.notify_one();
+    }
   }
 }
 
@@ -59,20 +78,23 @@ void ThreadPool::parallel_for(std::size_t count,
     body(0, count);
     return;
   }
+  body_ = &body;
+  count_ = count;
+  pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_release);
   {
-    std::lock_guard lock(mutex_);
-    body_ = &body;
-    count_ = count;
-    pending_ = static_cast<int>(workers_.size());
-    ++generation_;
+    std::lock_guard lock(mutex_);  // a worker between its check and its sleep sees the new generation
   }
   work_ready_.notify_all();
   t_inside_pool = true;
   const auto [begin, end] = chunk(count, num_threads(), 0);
   if (begin < end) body(begin, end);
   t_inside_pool = false;
-  std::unique_lock lock(mutex_);
-  work_done_.wait(lock, [&] { return pending_ == 0; });
+  auto finished = [&] { return pending_.load(std::memory_order_acquire) == 0; };
+  if (!spin_until(finished)) {
+    std::unique_lock lock(mutex_);
+    work_done_.wait(lock, finished);
+  }
   body_ = nullptr;
 }
 
