@@ -143,14 +143,7 @@ class GrpoRun {
 void GrpoRun::open() {
   folder_.emplace(o_.out_dir, o_.resume);
   if (o_.resume) {
-    const std::string state_path = folder_->resume_checkpoint() + "/grpo_state.json";
-    try {
-      const json state = json::parse(read_text_file(state_path));
-      o_ = options_from_json(state.at("options"), o_);
-      start_step_ = state.at("step");
-    } catch (const json::exception& e) {
-      fail(state_path, ": ", e.what());
-    }
+    start_step_ = folder_->read_state("grpo_state.json", [&](const json& saved) { o_ = options_from_json(saved, o_); });
   } else if (o_.steps <= 0) {
     o_.steps = 200;
   }
@@ -352,8 +345,7 @@ void GrpoRun::save(int64_t step) {
   const std::string dir = folder_->save_checkpoint(step, o_.keep_checkpoints, [&](const std::string& partial) {
     store_->save(partial, DType::F32);
     optimizer_->save_state(partial + "/optimizer.safetensors");
-    const json state = {{"step", step}, {"options", options_to_json(o_)}};
-    write_file_atomically(partial + "/grpo_state.json", state.dump(2) + "\n");
+    RunFolder::write_state(partial, "grpo_state.json", step, options_to_json(o_));
     for (const char* file : {"tokenizer.json", "tokenizer_config.json"})
       if (fs::exists(fs::path(o_.model_dir) / file)) fs::copy_file(fs::path(o_.model_dir) / file, fs::path(partial) / file);
   });

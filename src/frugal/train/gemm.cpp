@@ -42,41 +42,39 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const fl
               static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), 1.0f, A, lda, B, ldb, beta, C, ldc);
 }
 
+// C[M, N] (+)= op(A) op(B), split across the pool along M or N, whichever is
+// larger: rows r0..r1 of op(A) start at A + r0 lda (A + r0 when A is
+// transposed); columns c0..c1 of op(B) start at B + c0 (B + c0 ldb when B is).
+void split_product(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int lda,
+                   const float* B, int ldb, float beta, float* C, int ldc) {
+  if (M <= 0 || N <= 0 || (K <= 0 && beta == 1.0f)) return;  // nothing to add (an expert no row chose)
+  const double flops = 2.0 * M * N * K;
+  if (M >= N) {
+    split(M, flops, [&](int64_t r0, int64_t r1) {
+      sgemm(trans_a, trans_b, r1 - r0, N, K, A + (trans_a ? r0 : r0 * lda), lda, B, ldb, beta, C + r0 * ldc, ldc);
+    });
+  } else {
+    split(N, flops, [&](int64_t c0, int64_t c1) {
+      sgemm(trans_a, trans_b, M, c1 - c0, K, A, lda, B + (trans_b ? c0 * ldb : c0), ldb, beta, C + c0, ldc);
+    });
+  }
+}
+
 }  // namespace
 
 void matmul_xwt(const float* x, const float* w, float* y, int64_t n, int64_t m, int64_t k, bool accumulate,
                 int64_t ldx, int64_t ldw, int64_t ldy) {
-  const int lx = ld(ldx, k), lw = ld(ldw, k), ly = ld(ldy, m);
-  const float beta = accumulate ? 1.0f : 0.0f;
-  const double flops = 2.0 * n * m * k;
-  if (n >= m) {
-    split(n, flops, [&](int64_t r0, int64_t r1) { sgemm(false, true, r1 - r0, m, k, x + r0 * lx, lx, w, lw, beta, y + r0 * ly, ly); });
-  } else {
-    split(m, flops, [&](int64_t c0, int64_t c1) { sgemm(false, true, n, c1 - c0, k, x, lx, w + c0 * lw, lw, beta, y + c0, ly); });
-  }
+  split_product(false, true, n, m, k, x, ld(ldx, k), w, ld(ldw, k), accumulate ? 1.0f : 0.0f, y, ld(ldy, m));
 }
 
 void matmul_xw(const float* dy, const float* w, float* dx, int64_t n, int64_t m, int64_t k, bool accumulate,
                int64_t lddy, int64_t ldw, int64_t lddx) {
-  const int ly = ld(lddy, m), lw = ld(ldw, k), lx = ld(lddx, k);
-  const float beta = accumulate ? 1.0f : 0.0f;
-  const double flops = 2.0 * n * m * k;
-  if (n >= k) {
-    split(n, flops, [&](int64_t r0, int64_t r1) { sgemm(false, false, r1 - r0, k, m, dy + r0 * ly, ly, w, lw, beta, dx + r0 * lx, lx); });
-  } else {
-    split(k, flops, [&](int64_t c0, int64_t c1) { sgemm(false, false, n, c1 - c0, m, dy, ly, w + c0, lw, beta, dx + c0, lx); });
-  }
+  split_product(false, false, n, k, m, dy, ld(lddy, m), w, ld(ldw, k), accumulate ? 1.0f : 0.0f, dx, ld(lddx, k));
 }
 
 void accumulate_xtw(const float* dy, const float* x, float* dw, int64_t n, int64_t m, int64_t k, int64_t lddy,
                     int64_t ldx, int64_t lddw) {
-  const int ly = ld(lddy, m), lx = ld(ldx, k), lw = ld(lddw, k);
-  const double flops = 2.0 * n * m * k;
-  if (m >= k) {
-    split(m, flops, [&](int64_t r0, int64_t r1) { sgemm(true, false, r1 - r0, k, n, dy + r0, ly, x, lx, 1.0f, dw + r0 * lw, lw); });
-  } else {
-    split(k, flops, [&](int64_t c0, int64_t c1) { sgemm(true, false, m, c1 - c0, n, dy, ly, x + c0, lx, 1.0f, dw + c0, lw); });
-  }
+  split_product(true, false, m, k, n, dy, ld(lddy, m), x, ld(ldx, k), 1.0f, dw, ld(lddw, k));
 }
 
 void gemm_on_this_thread(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,

@@ -61,6 +61,23 @@ void RunFolder::log(const json& record) {
   log_.flush();
 }
 
+void RunFolder::write_state(const std::string& checkpoint_dir, const std::string& file, int64_t step,
+                            const json& options) {
+  const json state = {{"step", step}, {"options", options}};
+  write_file_atomically((fs::path(checkpoint_dir) / file).string(), state.dump(2) + "\n");
+}
+
+int64_t RunFolder::read_state(const std::string& file, const std::function<void(const json&)>& read_options) const {
+  const std::string path = (fs::path(resume_checkpoint_) / file).string();
+  try {
+    const json state = json::parse(read_text_file(path));
+    read_options(state.at("options"));
+    return state.at("step").get<int64_t>();
+  } catch (const json::exception& e) {
+    fail(path, ": ", e.what());
+  }
+}
+
 std::string RunFolder::step_name(int64_t step) {
   char name[32];
   std::snprintf(name, sizeof name, "step-%08lld", static_cast<long long>(step));

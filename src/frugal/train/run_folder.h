@@ -36,6 +36,14 @@ class RunFolder {
   // step-NNNNNNNN and `latest`. Keeps the newest `keep` checkpoints.
   std::string save_checkpoint(int64_t step, int keep, const std::function<void(const std::string&)>& write);
 
+  // A checkpoint's state file: {"step": N, "options": {...}}.
+  static void write_state(const std::string& checkpoint_dir, const std::string& file, int64_t step,
+                          const nlohmann::json& options);
+  // Reads the resumed checkpoint's state `file`, hands its options to
+  // `read_options` and returns its step; malformed JSON or a missing field
+  // is an error naming the file.
+  int64_t read_state(const std::string& file, const std::function<void(const nlohmann::json&)>& read_options) const;
+
   static std::string step_name(int64_t step);
 
  private:

@@ -164,14 +164,7 @@ class TrainingRun {
 void TrainingRun::open_output() {
   folder_.emplace(o_.out_dir, o_.resume);
   if (o_.resume) {
-    const std::string state_path = folder_->resume_checkpoint() + "/trainer_state.json";
-    try {
-      const json state = json::parse(read_text_file(state_path));
-      o_ = options_from_json(state.at("options"), o_);
-      start_step_ = state.at("step");
-    } catch (const json::exception& e) {
-      fail(state_path, ": ", e.what());
-    }
+    start_step_ = folder_->read_state("trainer_state.json", [&](const json& saved) { o_ = options_from_json(saved, o_); });
   } else if (o_.steps <= 0) {
     o_.steps = 1000;
   }
@@ -224,8 +217,7 @@ void TrainingRun::save(int64_t step) {
   const std::string dir = folder_->save_checkpoint(step, o_.keep_checkpoints, [&](const std::string& partial) {
     store_->save(partial, DType::F32);  // float32: a resumed run continues bit for bit
     optimizer_->save_state(partial + "/optimizer.safetensors");
-    const json state = {{"step", step}, {"options", options_to_json(o_)}};
-    write_file_atomically(partial + "/trainer_state.json", state.dump(2) + "\n");
+    RunFolder::write_state(partial, "trainer_state.json", step, options_to_json(o_));
     for (const std::string& source : {o_.model_dir, o_.data_dir})
       for (const char* file : {"tokenizer.json", "tokenizer_config.json"})
         if (!source.empty() && fs::exists(fs::path(source) / file) && !fs::exists(fs::path(partial) / file))
