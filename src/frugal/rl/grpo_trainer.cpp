@@ -12,10 +12,8 @@
 
 #include "frugal/core/error.h"
 #include "frugal/core/line_chart.h"
-#include "frugal/core/mapped_file.h"
 #include "frugal/core/thread_pool.h"
 #include "frugal/generate/batch_generation.h"
-#include "frugal/io/checkpoint.h"
 #include "frugal/rl/batch_completer.h"
 #include "frugal/rl/evaluate.h"
 #include "frugal/rl/problem_file.h"

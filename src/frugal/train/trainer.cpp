@@ -5,18 +5,14 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "frugal/core/error.h"
 #include "frugal/core/line_chart.h"
-#include "frugal/core/mapped_file.h"
 #include "frugal/core/thread_pool.h"
 #include "frugal/data/token_dataset.h"
-#include "frugal/io/checkpoint.h"
 #include "frugal/tokenizer/tokenizer.h"
 #include "frugal/train/routing_bias.h"
 #include "frugal/train/run_folder.h"

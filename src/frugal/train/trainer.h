@@ -1,9 +1,10 @@
 #pragma once
 // The training loop of pre-training (packed windows of a prepared dataset)
 // and supervised fine-tuning (prompt/completion examples, loss on the
-// completion): forward and backward, clipping, AdamW with a schedule, the aux-loss-free bias update,
-// held-out evaluation, a JSONL log, a loss-curve SVG, and checkpoints that
-// every frugal command loads plus the optimizer state for an exact resume.
+// completion): forward and backward, clipping, AdamW with a schedule, the
+// aux-loss-free bias update, held-out evaluation, a JSONL log, a loss-curve
+// SVG, and checkpoints that every frugal command loads plus the optimizer
+// state for an exact resume.
 //
 // Output folder:
 //   step-NNNNNNNN/   a Hugging Face checkpoint (float32) + optimizer.safetensors
