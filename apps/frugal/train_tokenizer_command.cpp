@@ -1,6 +1,6 @@
 // frugal train-tokenizer --vocab N --input FILE [FILE...] --out DIR
 //                        [--special TOKEN ...] [--min-frequency 2]
-//                        [--model-max-length 131072] [--threads N]
+//                        [--digit-group 1|2|3] [--model-max-length 131072] [--threads N]
 // Trains a byte-level BPE tokenizer with DeepSeek-V3's pre-tokenizer and
 // writes DIR/tokenizer.json and DIR/tokenizer_config.json. Ids: 0 BOS, 1 EOS,
 // then the --special tokens, the 256 bytes, the merges (bpe_trainer.h).
@@ -27,6 +27,7 @@ struct TrainTokenizerOptions {
   std::vector<std::string> specials;
   int64_t min_frequency = 2;
   int64_t model_max_length = 131072;
+  int digit_group = 3;
   int threads = 0;
 };
 
@@ -39,14 +40,15 @@ int run_train_tokenizer(const TrainTokenizerOptions& o) {
     fail("--vocab ", o.vocab, " is too small: the 256 byte tokens and ", specials.size(),
          " special tokens need at least ", specials.size() + 256);
 
-  PieceCounter counter(specials);
+  PieceCounter counter(specials, 1 << 20, o.digit_group);
   for (const std::string& input : o.inputs) counter.add_file(input, /*progress=*/true);
 
   BpeTrainerOptions options;
   options.vocab_size = o.vocab;
   options.min_frequency = o.min_frequency;
   options.progress = true;
-  const TrainedBpe bpe = train_bpe(counter.counts(), specials, options);
+  TrainedBpe bpe = train_bpe(counter.counts(), specials, options);
+  bpe.digit_group = o.digit_group;
   write_trained_tokenizer(bpe, o.out, o.model_max_length);
 
   if (!bpe.stopped_early.empty())
@@ -74,6 +76,10 @@ Runner add_train_tokenizer_command(CLI::App& app) {
       ->expected(1, -1);
   command->add_option("--min-frequency", o->min_frequency, "Never merge pairs seen fewer times")
       ->capture_default_str()->check(CLI::PositiveNumber);
+  command->add_option("--digit-group", o->digit_group,
+                      "Digits per pre-token piece: 3 as DeepSeek-V3, 1 gives every digit its own token (arithmetic)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3));
   command->add_option("--model-max-length", o->model_max_length, "model_max_length in tokenizer_config.json")
       ->capture_default_str()->check(CLI::PositiveNumber);
   command->add_option("--threads", o->threads, "Worker threads for counting (default: all cores)")

@@ -265,3 +265,34 @@ TEST(BpeTrainer, CommandLine) {
 
 }  // namespace
 }  // namespace frugal
+
+namespace frugal {
+namespace {
+
+// --digit-group 1: every digit is a piece of its own, in training and in the
+// written tokenizer.json, so no merge can join digits.
+TEST(BpeTrainer, SingleDigitPiecesForArithmetic) {
+  std::string corpus;
+  for (int i = 0; i < 300; ++i) corpus += "Compute " + std::to_string(i * 37) + " + " + std::to_string(i * 11) + "\n";
+  const std::string dir = test::make_temp_dir();
+  test::write_bytes(dir + "/corpus.txt", corpus);
+  const test::CommandResult r =
+      test::run_frugal("train-tokenizer --vocab 300 --digit-group 1 --input " + dir + "/corpus.txt --out " + dir + "/tok");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const Tokenizer tokenizer = Tokenizer::load(dir + "/tok");
+  EXPECT_EQ(tokenizer.encode("12345").size(), 5u);
+  for (int32_t id = 0; id < tokenizer.vocab_size(); ++id) {
+    const std::string& bytes = tokenizer.token_bytes(id);
+    int digits = 0;
+    for (char c : bytes) digits += (c >= '0' && c <= '9') ? 1 : 0;
+    EXPECT_LE(digits, 1) << "token " << id << " joins digits: " << bytes;
+  }
+  EXPECT_NE(read_text_file(dir + "/tok/tokenizer.json").find(R"("Regex":"\\p{N}")"), std::string::npos);
+  const test::CommandResult bad =
+      test::run_frugal("train-tokenizer --vocab 300 --digit-group 4 --input " + dir + "/corpus.txt --out " + dir + "/x");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("--digit-group"), std::string::npos) << bad.output;
+}
+
+}  // namespace
+}  // namespace frugal

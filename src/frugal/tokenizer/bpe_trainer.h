@@ -37,6 +37,7 @@ struct TrainedBpe {
   std::vector<std::string> special_tokens;          // ids 0 .. size-1
   std::vector<std::string> tokens;                  // id -> raw bytes (specials: their text)
   std::vector<std::pair<int32_t, int32_t>> merges;  // rank order; may exceed the new tokens (see below)
+  int digit_group = 3;  // digits per pre-token piece the counts were made with (written to tokenizer.json)
   // Why training stopped before vocab_size, or empty when it got there.
   std::string stopped_early;
 

@@ -1,5 +1,7 @@
 #include "frugal/tokenizer/deepseek_pretokenizer.h"
 
+#include "frugal/core/error.h"
+
 namespace frugal {
 
 const std::vector<std::string>& deepseek_v3_split_patterns() {
@@ -20,9 +22,16 @@ const std::vector<std::string>& deepseek_v3_split_patterns() {
   return patterns;
 }
 
-PreTokenizer deepseek_v3_pre_tokenizer() {
+std::vector<std::string> split_patterns_with_digit_group(int digit_group) {
+  if (digit_group < 1 || digit_group > 3) fail("digits per piece must be 1, 2 or 3, got ", digit_group);
+  std::vector<std::string> patterns = deepseek_v3_split_patterns();
+  patterns[0] = digit_group == 1 ? R"(\p{N})" : R"(\p{N}{1,)" + std::to_string(digit_group) + "}";
+  return patterns;
+}
+
+PreTokenizer deepseek_v3_pre_tokenizer(int digit_group) {
   PreTokenizer pre_tokenizer;
-  const auto& patterns = deepseek_v3_split_patterns();
+  const std::vector<std::string> patterns = split_patterns_with_digit_group(digit_group);
   for (std::size_t i = 0; i < patterns.size(); ++i)
     pre_tokenizer.add_split(patterns[i], "DeepSeek-V3 pre-tokenizer step " + std::to_string(i));
   return pre_tokenizer;

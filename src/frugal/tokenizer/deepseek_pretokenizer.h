@@ -14,6 +14,10 @@ namespace frugal {
 // The regexes as tokenizer.json spells them (Oniguruma dialect).
 const std::vector<std::string>& deepseek_v3_split_patterns();
 
-PreTokenizer deepseek_v3_pre_tokenizer();
+// The same with digits in groups of at most `digit_group` (1..3): 1 gives
+// every digit a piece of its own, which column arithmetic wants.
+std::vector<std::string> split_patterns_with_digit_group(int digit_group);
+
+PreTokenizer deepseek_v3_pre_tokenizer(int digit_group = 3);
 
 }  // namespace frugal

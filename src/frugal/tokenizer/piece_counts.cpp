@@ -68,10 +68,10 @@ void cut_into_chunks(std::string_view segment, std::size_t chunk_bytes, std::vec
 
 }  // namespace
 
-PieceCounter::PieceCounter(std::vector<std::string> special_tokens, std::size_t chunk_bytes)
+PieceCounter::PieceCounter(std::vector<std::string> special_tokens, std::size_t chunk_bytes, int digit_group)
     : special_tokens_(std::move(special_tokens)),
       chunk_bytes_(std::max<std::size_t>(chunk_bytes, 1)),
-      pre_tokenizer_(deepseek_v3_pre_tokenizer()) {}
+      pre_tokenizer_(deepseek_v3_pre_tokenizer(digit_group)) {}
 
 std::size_t PieceCounter::add_text(std::string_view text) {
   const std::size_t first_invalid = first_invalid_utf8(text);

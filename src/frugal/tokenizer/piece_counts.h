@@ -27,7 +27,9 @@ class PieceCounter {
   // are pre-tokenized in parallel in chunks of about `chunk_bytes`, cut at
   // the start of a line that begins with a visible ASCII character: no piece
   // of the pre-tokenizer crosses such a point, so chunking changes nothing.
-  explicit PieceCounter(std::vector<std::string> special_tokens, std::size_t chunk_bytes = 1 << 20);
+  // `digit_group`: digits per piece (deepseek_pretokenizer.h).
+  explicit PieceCounter(std::vector<std::string> special_tokens, std::size_t chunk_bytes = 1 << 20,
+                        int digit_group = 3);
 
   // Counts the pieces of `text`. Invalid UTF-8 is replaced by U+FFFD first,
   // as Tokenizer::encode does; returns the offset of the first invalid byte

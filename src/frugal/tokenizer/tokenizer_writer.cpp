@@ -28,9 +28,9 @@ ojson added_token_json(int32_t id, const std::string& content, bool special) {
           {"rstrip", false}, {"normalized", false}, {"special", special}};
 }
 
-ojson pre_tokenizer_json() {
+ojson pre_tokenizer_json(int digit_group) {
   ojson steps = ojson::array();
-  for (const std::string& pattern : deepseek_v3_split_patterns())
+  for (const std::string& pattern : split_patterns_with_digit_group(digit_group))
     steps.push_back(
         {{"type", "Split"}, {"pattern", {{"Regex", pattern}}}, {"behavior", "Isolated"}, {"invert", false}});
   steps.push_back({{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", false}});
@@ -60,7 +60,7 @@ std::string trained_tokenizer_json(const TrainedBpe& bpe) {
   text += "  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n";
   text += "  \"added_tokens\": " + added.dump() + ",\n";
   text += "  \"normalizer\": " + ojson({{"type", "Sequence"}, {"normalizers", ojson::array()}}).dump() + ",\n";
-  text += "  \"pre_tokenizer\": " + pre_tokenizer_json().dump() + ",\n";
+  text += "  \"pre_tokenizer\": " + pre_tokenizer_json(bpe.digit_group).dump() + ",\n";
   text += "  \"post_processor\": " + byte_level_step(false).dump() + ",\n";
   text += "  \"decoder\": " + byte_level_step(true).dump() + ",\n";
   text +=
