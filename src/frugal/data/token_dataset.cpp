@@ -72,11 +72,11 @@ TokenDataset TokenDataset::open(const std::string& path) {
     s->tokens = {reinterpret_cast<const int32_t*>(tokens.data), static_cast<std::size_t>(tokens.numel())};
   } else {
     s->copied_tokens.resize(static_cast<std::size_t>(tokens.numel()));
-    std::memcpy(s->copied_tokens.data(), tokens.data, tokens.byte_size);
+    if (tokens.byte_size > 0) std::memcpy(s->copied_tokens.data(), tokens.data, tokens.byte_size);
     s->tokens = s->copied_tokens;
   }
   s->offsets.resize(static_cast<std::size_t>(offsets.numel()));
-  std::memcpy(s->offsets.data(), offsets.data, offsets.byte_size);
+  if (offsets.byte_size > 0) std::memcpy(s->offsets.data(), offsets.data, offsets.byte_size);  // memcpy(null, ..., 0) is UB
   check_offsets(path, s->offsets, tokens.numel());
   s->max_id = checked_max_id(path, s->tokens, s->vocab_size);
 
