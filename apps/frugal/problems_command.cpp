@@ -1,10 +1,12 @@
-// frugal problems --task NAME --n N [--seed S] [--digits A-B ...] --out FILE.jsonl
-//                 [--sft compact|r1-zero]
+// frugal problems --task NAME --n N [--seed S] [--digits A-B ...] --out FILE
+//                 [--sft compact|r1-zero | --text]
 // Writes generated problems as JSONL: {"id", "prompt", "answer"} lines that
 // `frugal eval --problems` and `frugal grpo --problems` read; with --sft,
 // {"prompt", "completion"} lines of worked solutions in the template's
 // format for `frugal sft` (prompt rendered with the template, completion =
-// the task's reasoning trace and answer).
+// the task's reasoning trace and answer); with --text, plain-text documents
+// "PROMPT = ANSWER" separated by blank lines, a pre-training corpus for
+// `frugal prepare-data`.
 #include <cstdio>
 #include <string>
 
@@ -22,16 +24,22 @@ namespace {
 
 struct ProblemsOptions {
   std::string task, out, sft;
+  bool text = false;
   int64_t n = 100;
   uint64_t seed = 0;
   TaskFlags task_flags;
 };
 
 int run_problems(const ProblemsOptions& o) {
+  if (o.text && !o.sft.empty()) fail("give at most one of --sft and --text");
   const std::unique_ptr<rl::Task> task = rl::make_task(o.task, o.task_flags.options());
   std::string text;
   for (int64_t i = 0; i < o.n; ++i) {
     const rl::Problem p = task->make(o.seed, static_cast<uint64_t>(i));
+    if (o.text) {
+      text += p.prompt + " = " + p.answer + "\n\n";
+      continue;
+    }
     nlohmann::json line;
     if (o.sft.empty()) {
       line = {{"id", p.id}, {"prompt", p.prompt}, {"answer", p.answer}};
@@ -58,7 +66,8 @@ Runner add_problems_command(CLI::App& app) {
   o->task_flags.add_to(c);
   c->add_option("--sft", o->sft, "Write {prompt, completion} worked solutions in this template's format")
       ->check(CLI::IsMember({"compact", "r1-zero"}));
-  c->add_option("--out", o->out, "Output .jsonl")->required();
+  c->add_flag("--text", o->text, "Write plain-text documents \"PROMPT = ANSWER\" for pre-training");
+  c->add_option("--out", o->out, "Output file")->required();
   return [o] { return run_problems(*o); };
 }
 
