@@ -379,9 +379,9 @@ std::string GrpoRun::run() {
                  "rollout %.0f tok/s  train %.0f tok/s\n",
                  static_cast<long long>(done), static_cast<long long>(o_.steps), r.reward, r.accuracy, r.format_rate,
                  r.completion_tokens, r.kl, r.clip_fraction, r.rollout_tokens_per_s, r.train_tokens_per_s);
-    if (o_.eval_every > 0 ? done % o_.eval_every == 0 || done == o_.steps : done == o_.steps) evaluate(done);
+    if (RunFolder::due(done, o_.eval_every, o_.steps)) evaluate(done);
     else if (done % 10 == 0) draw();
-    if ((o_.save_every > 0 && done % o_.save_every == 0) || done == last) save(done);
+    if (RunFolder::due(done, o_.save_every, last)) save(done);
   }
   draw();
   return (fs::path(o_.out_dir) / RunFolder::step_name(std::max(last, start_step_))).string();

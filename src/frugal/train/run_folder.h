@@ -46,6 +46,12 @@ class RunFolder {
 
   static std::string step_name(int64_t step);
 
+  // Whether step `done` is due for something done every `every` steps (0 =
+  // never on the way) and always at `final_step`: evaluations, checkpoints.
+  static bool due(int64_t done, int64_t every, int64_t final_step) {
+    return done == final_step || (every > 0 && done % every == 0);
+  }
+
  private:
   std::string dir_;
   std::string resume_checkpoint_;

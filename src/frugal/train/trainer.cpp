@@ -306,9 +306,9 @@ std::string TrainingRun::run() {
                    "load max/mean %.2f  %.0f tok/s\n",
                    static_cast<long long>(done), static_cast<long long>(o_.steps), losses.total, losses.ce,
                    losses.mtp, losses.balance, lr, grad_norm, imbalance, tokens_per_s);
-    if (o_.eval_every > 0 ? done % o_.eval_every == 0 || done == o_.steps : done == o_.steps) evaluate(done);
+    if (RunFolder::due(done, o_.eval_every, o_.steps)) evaluate(done);
     else if (done % 25 == 0) draw();
-    if ((o_.save_every > 0 && done % o_.save_every == 0) || done == last) save(done);
+    if (RunFolder::due(done, o_.save_every, last)) save(done);
   }
   draw();
   return (fs::path(o_.out_dir) / RunFolder::step_name(std::max(last, start_step_))).string();
