@@ -56,6 +56,8 @@ Runner add_grpo_command(CLI::App& app) {
   c->add_option("--out", g.out_dir, "Output folder: checkpoints, train_log.jsonl, reward.svg")->required();
   c->add_option("--task", g.task, "Generated task: add, sub, mul, countdown");
   c->add_option("--problems", g.problems_file, "JSONL {\"prompt\", \"answer\"} problems (every tenth held out)");
+  c->add_option("--exclude", g.exclude_files,
+                 "Problems files (JSONL) whose prompts are never trained on, e.g. a held-out evaluation set");
   o->task_flags.add_to(c);
   c->add_option("--template", o->prompt_template, "Prompt template")
       ->capture_default_str()

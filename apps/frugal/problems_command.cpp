@@ -1,20 +1,23 @@
 // frugal problems --task NAME --n N [--seed S] [--digits A-B ...] --out FILE
-//                 [--sft compact|r1-zero | --text]
+//                 [--sft compact|r1-zero | --text] [--exclude FILE ...]
 // Writes generated problems as JSONL: {"id", "prompt", "answer"} lines that
 // `frugal eval --problems` and `frugal grpo --problems` read; with --sft,
 // {"prompt", "completion"} lines of worked solutions in the template's
 // format for `frugal sft` (prompt rendered with the template, completion =
 // the task's reasoning trace and answer); with --text, plain-text documents
 // "PROMPT = ANSWER" separated by blank lines, a pre-training corpus for
-// `frugal prepare-data`.
+// `frugal prepare-data`. --exclude skips problems whose prompt is in the
+// given problems files (a held-out evaluation set), drawing replacements.
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "frugal/core/error.h"
 #include "frugal/core/mapped_file.h"
+#include "frugal/rl/held_out.h"
 #include "frugal/rl/prompt_format.h"
 #include "frugal/rl/task_registry.h"
 #include "task_flags.h"
@@ -24,6 +27,7 @@ namespace {
 
 struct ProblemsOptions {
   std::string task, out, sft;
+  std::vector<std::string> exclude_files;
   bool text = false;
   int64_t n = 100;
   uint64_t seed = 0;
@@ -33,9 +37,11 @@ struct ProblemsOptions {
 int run_problems(const ProblemsOptions& o) {
   if (o.text && !o.sft.empty()) fail("give at most one of --sft and --text");
   const std::unique_ptr<rl::Task> task = rl::make_task(o.task, o.task_flags.options());
+  rl::HeldOutSet held_out;
+  for (const std::string& path : o.exclude_files) held_out.add_file(path);
   std::string text;
   for (int64_t i = 0; i < o.n; ++i) {
-    const rl::Problem p = task->make(o.seed, static_cast<uint64_t>(i));
+    const rl::Problem p = rl::make_unseen(*task, o.seed, static_cast<uint64_t>(i), held_out);
     if (o.text) {
       text += p.prompt + " = " + p.answer + "\n\n";
       continue;
@@ -67,6 +73,7 @@ Runner add_problems_command(CLI::App& app) {
   c->add_option("--sft", o->sft, "Write {prompt, completion} worked solutions in this template's format")
       ->check(CLI::IsMember({"compact", "r1-zero"}));
   c->add_flag("--text", o->text, "Write plain-text documents \"PROMPT = ANSWER\" for pre-training");
+  c->add_option("--exclude", o->exclude_files, "Problems files (JSONL) whose prompts are skipped, e.g. a held-out set");
   c->add_option("--out", o->out, "Output file")->required();
   return [o] { return run_problems(*o); };
 }

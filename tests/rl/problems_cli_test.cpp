@@ -2,6 +2,7 @@
 // grpo read), worked solutions (what sft reads) and plain text (a corpus).
 #include <gtest/gtest.h>
 
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -45,6 +46,29 @@ TEST(ProblemsCli, ProblemFilesWorkedSolutionsAndText) {
   const test::CommandResult both = test::run_frugal(common + "/x --sft compact --text");
   EXPECT_EQ(both.exit_code, 1);
   EXPECT_NE(both.output.find("--sft and --text"), std::string::npos) << both.output;
+}
+
+TEST(ProblemsCli, ExcludeSkipsHeldOutPrompts) {
+  const std::string dir = test::make_temp_dir();
+  // Two-digit additions: ~9,000 prompts, so 2,000 from each of two seeds overlap.
+  ASSERT_EQ(test::run_frugal("problems --task add --n 2000 --seed 1 --digits 1-2 --out " + dir + "/held.jsonl").exit_code, 0);
+  ASSERT_EQ(test::run_frugal("problems --task add --n 2000 --seed 2 --digits 1-2 --out " + dir + "/all.jsonl").exit_code, 0);
+  ASSERT_EQ(test::run_frugal("problems --task add --n 2000 --seed 2 --digits 1-2 --exclude " + dir +
+                             "/held.jsonl --out " + dir + "/train.jsonl")
+                .exit_code,
+            0);
+  std::set<std::string> held;
+  for (const rl::Problem& p : rl::read_problem_file(dir + "/held.jsonl").problems) held.insert(p.prompt);
+  const std::vector<rl::Problem> all = rl::read_problem_file(dir + "/all.jsonl").problems;
+  const std::vector<rl::Problem> train = rl::read_problem_file(dir + "/train.jsonl").problems;
+  ASSERT_EQ(train.size(), 2000u);
+  int overlapping = 0;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    EXPECT_EQ(held.count(train[i].prompt), 0u) << train[i].prompt;
+    if (held.count(all[i].prompt)) ++overlapping;
+    else EXPECT_EQ(train[i].prompt, all[i].prompt);
+  }
+  EXPECT_GT(overlapping, 50) << "without --exclude the seeds overlap";
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "frugal/generate/batch_generation.h"
 #include "frugal/rl/batch_completer.h"
 #include "frugal/rl/evaluate.h"
+#include "frugal/rl/held_out.h"
 #include "frugal/rl/problem_file.h"
 #include "frugal/rl/task_registry.h"
 #include "frugal/train/parameter_tensors.h"
@@ -40,6 +41,7 @@ std::optional<T> optional_from(const json& j) {
 
 json options_to_json(const GrpoOptions& o) {
   return {{"model_dir", o.model_dir}, {"task", o.task}, {"problems_file", o.problems_file},
+          {"exclude", o.exclude_files},
           {"min_digits", optional_json(o.task_options.min_digits)},
           {"max_digits", optional_json(o.task_options.max_digits)},
           {"min_numbers", optional_json(o.task_options.min_numbers)},
@@ -64,6 +66,7 @@ GrpoOptions options_from_json(const json& j, const GrpoOptions& given) {
   o.model_dir = j.at("model_dir");
   o.task = j.at("task");
   o.problems_file = j.at("problems_file");
+  o.exclude_files = j.value("exclude", std::vector<std::string>{});
   o.task_options.min_digits = optional_from<int>(j.at("min_digits"));
   o.task_options.max_digits = optional_from<int>(j.at("max_digits"));
   o.task_options.min_numbers = optional_from<int>(j.at("min_numbers"));
@@ -135,6 +138,7 @@ class GrpoRun {
   ReferenceAnswerVerifier file_verifier_;
   std::vector<Reward> rewards_;
   std::vector<Problem> eval_problems_;
+  HeldOutSet held_out_;  // never trained on: the evaluation problems and --exclude files
   std::vector<double> step_x_, reward_y_, accuracy_y_, eval_x_, eval_y_;
 };
 
@@ -174,12 +178,17 @@ void GrpoRun::open() {
       (i % 10 == 9 ? eval_problems_ : train).push_back(file_problems_[i]);
     if (train.empty() || eval_problems_.empty())
       fail(o_.problems_file, ": needs at least 10 problems (every tenth is held out)");
-    file_problems_ = std::move(train);
     if (static_cast<int>(eval_problems_.size()) > o_.eval_n) eval_problems_.resize(static_cast<std::size_t>(o_.eval_n));
+    for (const std::string& path : o_.exclude_files) held_out_.add_file(path);
+    std::erase_if(train, [&](const Problem& p) { return held_out_.contains(p); });
+    if (train.empty()) fail(o_.problems_file, ": every training problem is excluded by --exclude");
+    file_problems_ = std::move(train);
   } else {
     task_ = make_task(o_.task, o_.task_options);
     if (o_.eval_seed == o_.seed) fail("--eval-seed must differ from --seed so that evaluation uses unseen problems");
     for (int i = 0; i < o_.eval_n; ++i) eval_problems_.push_back(task_->make(o_.eval_seed, static_cast<uint64_t>(i)));
+    for (const Problem& p : eval_problems_) held_out_.add(p);
+    for (const std::string& path : o_.exclude_files) held_out_.add_file(path);
   }
   o_.schedule.total_steps = o_.steps;
 }
@@ -189,7 +198,7 @@ std::vector<Problem> GrpoRun::training_problems(int64_t step) const {
   for (int b = 0; b < o_.prompts_per_step; ++b) {
     const uint64_t index = static_cast<uint64_t>(step) * static_cast<uint64_t>(o_.prompts_per_step) + b;
     if (task_) {
-      problems.push_back(task_->make(o_.seed, index));
+      problems.push_back(make_unseen(*task_, o_.seed, index, held_out_));
     } else {  // a seeded stride through the file, a different start per seed
       const uint64_t n = file_problems_.size();
       problems.push_back(file_problems_[(index * 7919 + o_.seed) % n]);

@@ -9,6 +9,7 @@
 // checkpoints share the pre-training loop's output folder (run_folder.h).
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "frugal/rl/grpo_objective.h"
 #include "frugal/rl/prompt_format.h"
@@ -25,6 +26,9 @@ struct GrpoOptions {
   std::string task = "add";
   TaskOptions task_options;
   std::string problems_file;  // instead of a task: JSONL {"prompt", "answer"}
+  // Problems files whose prompts are never trained on (besides the run's own
+  // held-out evaluation problems, which are always excluded).
+  std::vector<std::string> exclude_files;
   PromptTemplate prompt_template = PromptTemplate::Compact;
 
   int64_t steps = 200;
