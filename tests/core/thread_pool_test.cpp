@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -38,6 +39,23 @@ TEST(ThreadPool, NestedCallsRunOnTheCaller) {
       pool.parallel_for(10, [&](std::size_t b, std::size_t e) { inner.fetch_add(static_cast<int>(e - b)); });
   });
   EXPECT_EQ(inner.load(), 40);
+}
+
+TEST(ThreadPool, SmallWorkRunsOnTheCallerLargeWorkIsSplit) {
+  ThreadPool pool(2);
+  std::vector<std::pair<std::size_t, std::size_t>> chunks;
+  std::mutex mutex;
+  auto record = [&](std::size_t begin, std::size_t end) {
+    std::lock_guard<std::mutex> lock(mutex);
+    chunks.emplace_back(begin, end);
+  };
+  pool.parallel_for(64, ThreadPool::kSerialWork / 64 - 1, record);
+  ASSERT_EQ(chunks.size(), 1u) << "below kSerialWork: one chunk";
+  EXPECT_EQ(chunks[0], std::make_pair(std::size_t{0}, std::size_t{64}));
+  chunks.clear();
+  pool.parallel_for(64, ThreadPool::kSerialWork / 64, record);
+  ASSERT_EQ(chunks.size(), 2u) << "at kSerialWork: one chunk per thread";
+  EXPECT_EQ(chunks[0].second - chunks[0].first + chunks[1].second - chunks[1].first, 64u);
 }
 
 TEST(ThreadPool, RejectsZeroThreads) { EXPECT_THROW(ThreadPool(0), std::exception); }

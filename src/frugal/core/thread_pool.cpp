@@ -71,6 +71,15 @@ void ThreadPool::worker_loop(int index) {
   }
 }
 
+void ThreadPool::parallel_for(std::size_t count, std::size_t work_per_item,
+                              const std::function<void(std::size_t, std::size_t)>& body) {
+  if (count * work_per_item < kSerialWork) {
+    if (count > 0) body(0, count);
+    return;
+  }
+  parallel_for(count, body);
+}
+
 void ThreadPool::parallel_for(std::size_t count,
                               const std::function<void(std::size_t, std::size_t)>& body) {
   if (count == 0) return;

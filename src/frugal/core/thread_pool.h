@@ -30,6 +30,15 @@ class ThreadPool {
   void parallel_for(std::size_t count,
                     const std::function<void(std::size_t, std::size_t)>& body);
 
+  // The same, but serially on the caller when the call's whole work
+  // (count * work_per_item, in multiply-adds or similar steps) is below
+  // kSerialWork: handing out and collecting chunks costs about a microsecond,
+  // more than small models' per-token products take (measured in
+  // docs/performance.md).
+  static constexpr std::size_t kSerialWork = 32 * 1024;
+  void parallel_for(std::size_t count, std::size_t work_per_item,
+                    const std::function<void(std::size_t, std::size_t)>& body);
+
   // The process-wide pool; sized by set_global_threads (default: hardware).
   static ThreadPool& global();
   static void set_global_threads(int num_threads);

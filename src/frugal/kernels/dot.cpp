@@ -95,6 +95,36 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) float dot_f32_avx512(const 
   return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
 }
 
+// out[t] = row . x_t for the 4 inputs x_t = x + t * x_stride, each with
+// exactly dot_f32_avx512's steps (bit-identical results), sharing the row's
+// loads and the loop: a decode batch multiplies every weight row by several
+// inputs.
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void dot4_inputs_f32_avx512(const float* row, const float* x,
+                                                                                  int64_t x_stride, int64_t n,
+                                                                                  float* out) {
+  __m512 s0[4], s1[4];
+  for (int t = 0; t < 4; ++t) s0[t] = s1[t] = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512 r0 = _mm512_loadu_ps(row + i), r1 = _mm512_loadu_ps(row + i + 16);
+    for (int t = 0; t < 4; ++t) {
+      s0[t] = _mm512_fmadd_ps(_mm512_loadu_ps(x + t * x_stride + i), r0, s0[t]);
+      s1[t] = _mm512_fmadd_ps(_mm512_loadu_ps(x + t * x_stride + i + 16), r1, s1[t]);
+    }
+  }
+  if (i + 16 <= n) {
+    const __m512 r0 = _mm512_loadu_ps(row + i);
+    for (int t = 0; t < 4; ++t) s0[t] = _mm512_fmadd_ps(_mm512_loadu_ps(x + t * x_stride + i), r0, s0[t]);
+    i += 16;
+  }
+  if (i < n) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 r1 = _mm512_maskz_loadu_ps(m, row + i);
+    for (int t = 0; t < 4; ++t) s1[t] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + t * x_stride + i), r1, s1[t]);
+  }
+  for (int t = 0; t < 4; ++t) out[t] = _mm512_reduce_add_ps(_mm512_add_ps(s0[t], s1[t]));
+}
+
 __attribute__((target("avx512f,avx512bw,avx512vl"))) __m512 widen_bf16_avx512(__m256i h) {
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
@@ -148,6 +178,20 @@ void dot4_bf16_f32_at(SimdLevel level, const uint8_t* w, std::size_t stride, con
   }
 #endif
   for (int k = 0; k < 4; ++k) out[k] = dot_bf16_f32_at(level, w + k * stride, x, n);
+}
+
+void dot4_inputs_f32_at(SimdLevel level, const float* row, const float* x, int64_t x_stride, int64_t n, float* out) {
+#if defined(__x86_64__)
+  if (level == SimdLevel::Avx512) {
+    dot4_inputs_f32_avx512(row, x, x_stride, n, out);
+    return;
+  }
+#endif
+  for (int t = 0; t < 4; ++t) out[t] = dot_f32_at(level, x + t * x_stride, row, n);
+}
+
+void dot4_inputs_f32(const float* row, const float* x, int64_t x_stride, int64_t n, float* out) {
+  dot4_inputs_f32_at(simd_level(), row, x, x_stride, n, out);
 }
 
 void dot4_bf16_f32(const uint8_t* w, std::size_t stride, const float* x, int64_t n, float* out) {

@@ -69,7 +69,8 @@ void attend_naive(const Config& config, const MlaWeights& w, const float* q, int
   linear(latents.data(), context, w.kv_b_proj, kv.data());
 
   ThreadPool::global().parallel_for(
-      static_cast<std::size_t>(d.H * n), [&](std::size_t begin, std::size_t end) {
+      static_cast<std::size_t>(d.H * n), static_cast<std::size_t>(context * (d.qk + d.dv)),
+      [&](std::size_t begin, std::size_t end) {
         std::vector<float> scores(static_cast<std::size_t>(context));
         for (std::size_t job = begin; job < end; ++job) {
           const int64_t h = static_cast<int64_t>(job) / n, s = static_cast<int64_t>(job) % n;
@@ -98,7 +99,8 @@ void attend_absorbed(const Config& config, const MlaWeights& w, const float* q, 
   int64_t longest = 0;
   for (int64_t s = 0; s < n; ++s) longest = std::max(longest, slots[s].position + 1);
   ThreadPool::global().parallel_for(
-      static_cast<std::size_t>(d.H * n), [&](std::size_t begin, std::size_t end) {
+      static_cast<std::size_t>(d.H * n), static_cast<std::size_t>(longest * (2 * d.r + d.dr) + d.r * (d.dn + d.dv)),
+      [&](std::size_t begin, std::size_t end) {
         std::vector<float> q_latent(static_cast<std::size_t>(d.r));
         std::vector<float> o_latent(static_cast<std::size_t>(d.r));
         std::vector<float> scores(static_cast<std::size_t>(longest));
