@@ -9,8 +9,6 @@
 // prefill_tokens_per_s, decode_tokens_per_s, kv_bytes_read_per_token,
 // decode_floor_tokens_per_s, decode_percent_of_floor. The top level repeats
 // the first depth's fields; `depths` lists all of them.
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -23,6 +21,7 @@
 #include "frugal/core/cpu_features.h"
 #include "frugal/core/error.h"
 #include "frugal/core/memory_bandwidth.h"
+#include "frugal/core/peak_memory.h"
 #include "frugal/core/thread_pool.h"
 #include "frugal/generate/session.h"
 #include "frugal/model/model_stats.h"
@@ -45,12 +44,6 @@ struct BenchOptions {
 };
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-int64_t peak_rss_bytes() {
-  struct rusage usage {};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<int64_t>(usage.ru_maxrss) * 1024;
-}
 
 int run_bench(const BenchOptions& o) {
   if (o.threads > 0) ThreadPool::set_global_threads(o.threads);

@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "frugal/core/error.h"
+#include "frugal/core/peak_memory.h"
 #include "frugal/generate/reasoning.h"
 #include "generation_flags.h"
 #include "int_list.h"
@@ -81,6 +82,7 @@ int run_generate(GenerateOptions& o) {
         {"prefill_tokens_per_s", result.prefill_seconds > 0 ? result.prefilled_tokens / result.prefill_seconds : 0.0},
         {"decode_tokens_per_s", result.decode_seconds > 0 ? result.tokens.size() / result.decode_seconds : 0.0},
         {"kv_cache_bytes", result.kv_bytes_in_use},
+        {"peak_rss_bytes", peak_rss_bytes()},
         {"seed", o.flags.seed_used()},
     };
     std::printf("%s\n", out.dump().c_str());

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "frugal/core/error.h"
+#include "frugal/core/peak_memory.h"
 #include "frugal/core/thread_pool.h"
 
 namespace frugal::cli {
@@ -87,11 +88,12 @@ std::string generation_summary(const GenerationResult& r, uint64_t seed) {
   char line[512];
   std::snprintf(line, sizeof line,
                 "prompt %lld tokens (%lld prefilled, %.1f tokens/s) | generated %zu tokens (%.1f tokens/s, "
-                "stop: %s) | KV cache %.1f KiB in use | seed %llu",
+                "stop: %s) | KV cache %.1f KiB in use | peak RSS %.1f MiB | seed %llu",
                 static_cast<long long>(r.prompt_tokens), static_cast<long long>(r.prefilled_tokens),
                 r.prefill_seconds > 0 ? r.prefilled_tokens / r.prefill_seconds : 0.0, r.tokens.size(),
                 r.decode_seconds > 0 ? generated / r.decode_seconds : 0.0, to_string(r.stop_reason),
-                r.kv_bytes_in_use / 1024.0, static_cast<unsigned long long>(seed));
+                r.kv_bytes_in_use / 1024.0, static_cast<double>(peak_rss_bytes()) / (1024.0 * 1024.0),
+                static_cast<unsigned long long>(seed));
   return line;
 }
 
