@@ -10,6 +10,7 @@
 
 #include "frugal/core/cpu_features.h"
 #include "frugal/core/dtype.h"
+#include "frugal/core/error.h"
 #include "frugal/kernels/dot.h"
 
 namespace frugal {
@@ -69,25 +70,30 @@ TEST(DotTest, LevelsAgreeWithPortable) {
 
 // A weight row times a batch of inputs gives, bit for bit, what each input
 // gives alone: batched decoding must reproduce single-sequence decoding.
-TEST(DotTest, FourInputsAreBitIdenticalToOneAtATime) {
+TEST(DotTest, SeveralInputsAreBitIdenticalToOneAtATime) {
   std::mt19937 rng(13);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   for (int64_t n : {1, 15, 16, 17, 31, 32, 33, 48, 64, 100, 128, 513}) {
     const int64_t stride = n + 3;  // inputs need not be packed
-    std::vector<float> row(n), x(4 * stride);
+    std::vector<float> row(n), x(kMaxDotInputs * stride);
     for (float& v : row) v = normal(rng);
     for (float& v : x) v = normal(rng);
     for (SimdLevel level : available_levels()) {
-      float out[4];
-      dot4_inputs_f32_at(level, row.data(), x.data(), stride, n, out);
-      for (int t = 0; t < 4; ++t) {
-        const float alone = dot_f32_at(level, x.data() + t * stride, row.data(), n);
-        EXPECT_EQ(out[t], alone) << "n " << n << " input " << t << " level " << to_string(level);
-        EXPECT_NEAR(out[t], dot_f32_at(SimdLevel::Portable, x.data() + t * stride, row.data(), n),
-                    1e-4f * (1.0f + std::fabs(alone)));
+      for (int inputs = 1; inputs <= kMaxDotInputs; ++inputs) {
+        float out[kMaxDotInputs];
+        dot_inputs_f32_at(level, row.data(), x.data(), stride, inputs, n, out);
+        for (int t = 0; t < inputs; ++t) {
+          const float alone = dot_f32_at(level, x.data() + t * stride, row.data(), n);
+          EXPECT_EQ(out[t], alone) << "n " << n << " input " << t << " of " << inputs << " level " << to_string(level);
+          EXPECT_NEAR(out[t], dot_f32_at(SimdLevel::Portable, x.data() + t * stride, row.data(), n),
+                      1e-4f * (1.0f + std::fabs(alone)));
+        }
       }
     }
   }
+  const float one[kMaxDotInputs + 1] = {};
+  float out[kMaxDotInputs + 1];
+  EXPECT_THROW(dot_inputs_f32(one, one, 1, kMaxDotInputs + 1, 1, out), Error) << "too many inputs";
 }
 
 TEST(CpuFeaturesTest, LevelCanBeLoweredNotRaised) {

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "frugal/core/error.h"
 #include "frugal/kernels/intrinsics.h"
 
 namespace frugal {
@@ -95,34 +96,35 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) float dot_f32_avx512(const 
   return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
 }
 
-// out[t] = row . x_t for the 4 inputs x_t = x + t * x_stride, each with
+// out[t] = row . x_t for the T inputs x_t = x + t * x_stride, each with
 // exactly dot_f32_avx512's steps (bit-identical results), sharing the row's
 // loads and the loop: a decode batch multiplies every weight row by several
 // inputs.
-__attribute__((target("avx512f,avx512bw,avx512vl"))) void dot4_inputs_f32_avx512(const float* row, const float* x,
-                                                                                  int64_t x_stride, int64_t n,
-                                                                                  float* out) {
-  __m512 s0[4], s1[4];
-  for (int t = 0; t < 4; ++t) s0[t] = s1[t] = _mm512_setzero_ps();
+template <int T>
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void dot_inputs_f32_avx512(const float* row, const float* x,
+                                                                                 int64_t x_stride, int64_t n,
+                                                                                 float* out) {
+  __m512 s0[T], s1[T];
+  for (int t = 0; t < T; ++t) s0[t] = s1[t] = _mm512_setzero_ps();
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
     const __m512 r0 = _mm512_loadu_ps(row + i), r1 = _mm512_loadu_ps(row + i + 16);
-    for (int t = 0; t < 4; ++t) {
+    for (int t = 0; t < T; ++t) {
       s0[t] = _mm512_fmadd_ps(_mm512_loadu_ps(x + t * x_stride + i), r0, s0[t]);
       s1[t] = _mm512_fmadd_ps(_mm512_loadu_ps(x + t * x_stride + i + 16), r1, s1[t]);
     }
   }
   if (i + 16 <= n) {
     const __m512 r0 = _mm512_loadu_ps(row + i);
-    for (int t = 0; t < 4; ++t) s0[t] = _mm512_fmadd_ps(_mm512_loadu_ps(x + t * x_stride + i), r0, s0[t]);
+    for (int t = 0; t < T; ++t) s0[t] = _mm512_fmadd_ps(_mm512_loadu_ps(x + t * x_stride + i), r0, s0[t]);
     i += 16;
   }
   if (i < n) {
     const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
     const __m512 r1 = _mm512_maskz_loadu_ps(m, row + i);
-    for (int t = 0; t < 4; ++t) s1[t] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + t * x_stride + i), r1, s1[t]);
+    for (int t = 0; t < T; ++t) s1[t] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + t * x_stride + i), r1, s1[t]);
   }
-  for (int t = 0; t < 4; ++t) out[t] = _mm512_reduce_add_ps(_mm512_add_ps(s0[t], s1[t]));
+  for (int t = 0; t < T; ++t) out[t] = _mm512_reduce_add_ps(_mm512_add_ps(s0[t], s1[t]));
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vl"))) __m512 widen_bf16_avx512(__m256i h) {
@@ -180,18 +182,24 @@ void dot4_bf16_f32_at(SimdLevel level, const uint8_t* w, std::size_t stride, con
   for (int k = 0; k < 4; ++k) out[k] = dot_bf16_f32_at(level, w + k * stride, x, n);
 }
 
-void dot4_inputs_f32_at(SimdLevel level, const float* row, const float* x, int64_t x_stride, int64_t n, float* out) {
+void dot_inputs_f32_at(SimdLevel level, const float* row, const float* x, int64_t x_stride, int inputs, int64_t n,
+                       float* out) {
+  if (inputs < 1 || inputs > kMaxDotInputs) fail("dot_inputs_f32: ", inputs, " inputs (1-", kMaxDotInputs, ")");
 #if defined(__x86_64__)
   if (level == SimdLevel::Avx512) {
-    dot4_inputs_f32_avx512(row, x, x_stride, n, out);
-    return;
+    switch (inputs) {
+      case 1: dot_inputs_f32_avx512<1>(row, x, x_stride, n, out); return;
+      case 2: dot_inputs_f32_avx512<2>(row, x, x_stride, n, out); return;
+      case 3: dot_inputs_f32_avx512<3>(row, x, x_stride, n, out); return;
+      default: dot_inputs_f32_avx512<4>(row, x, x_stride, n, out); return;
+    }
   }
 #endif
-  for (int t = 0; t < 4; ++t) out[t] = dot_f32_at(level, x + t * x_stride, row, n);
+  for (int t = 0; t < inputs; ++t) out[t] = dot_f32_at(level, x + t * x_stride, row, n);
 }
 
-void dot4_inputs_f32(const float* row, const float* x, int64_t x_stride, int64_t n, float* out) {
-  dot4_inputs_f32_at(simd_level(), row, x, x_stride, n, out);
+void dot_inputs_f32(const float* row, const float* x, int64_t x_stride, int inputs, int64_t n, float* out) {
+  dot_inputs_f32_at(simd_level(), row, x, x_stride, inputs, n, out);
 }
 
 void dot4_bf16_f32(const uint8_t* w, std::size_t stride, const float* x, int64_t n, float* out) {

@@ -21,11 +21,14 @@ float dot_bf16_f32(const uint8_t* w, const float* x, int64_t n);
 void dot4_bf16_f32(const uint8_t* w, std::size_t stride, const float* x, int64_t n, float* out);
 void dot4_bf16_f32_at(SimdLevel level, const uint8_t* w, std::size_t stride, const float* x, int64_t n, float* out);
 
-// out[t] = x_t . row for the 4 inputs x_t = x + t * x_stride (floats), each
-// bit-identical to dot_f32(x_t, row, n): a row gives the same numbers whether
-// its inputs come one at a time or in a batch.
-void dot4_inputs_f32(const float* row, const float* x, int64_t x_stride, int64_t n, float* out);
-void dot4_inputs_f32_at(SimdLevel level, const float* row, const float* x, int64_t x_stride, int64_t n, float* out);
+// out[t] = x_t . row for the `inputs` (1 to kMaxDotInputs) inputs
+// x_t = x + t * x_stride (floats), each bit-identical to dot_f32(x_t, row, n):
+// a row gives the same numbers whether its inputs come one at a time or in a
+// batch, and its loads are shared by the inputs.
+inline constexpr int kMaxDotInputs = 4;
+void dot_inputs_f32(const float* row, const float* x, int64_t x_stride, int inputs, int64_t n, float* out);
+void dot_inputs_f32_at(SimdLevel level, const float* row, const float* x, int64_t x_stride, int inputs, int64_t n,
+                       float* out);
 
 // The implementations, callable directly (tests compare each with portable).
 float dot_f32_at(SimdLevel level, const float* a, const float* b, int64_t n);

@@ -1,5 +1,6 @@
 #include "frugal/kernels/linear.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -66,12 +67,12 @@ void linear(const float* x, int64_t n, const WeightMatrix& w, float* y) {
         if (const float* rows_f32 = aligned_f32_rows(w)) {  // no copy: the rows are floats already
           for (auto r = static_cast<int64_t>(begin); r < static_cast<int64_t>(end); ++r) {
             const float* row = rows_f32 + r * cols;
-            int64_t t = 0;
-            for (float out[4]; t + 4 <= n; t += 4) {  // a decode batch: the row's loads shared by 4 inputs
-              dot4_inputs_f32(row, x + t * cols, cols, cols, out);
-              for (int k = 0; k < 4; ++k) y[(t + k) * rows + r] = out[k];
+            for (int64_t t = 0; t < n; t += kMaxDotInputs) {  // a decode batch: the row's loads shared by inputs
+              const int inputs = static_cast<int>(std::min<int64_t>(kMaxDotInputs, n - t));
+              float out[kMaxDotInputs];
+              dot_inputs_f32(row, x + t * cols, cols, inputs, cols, out);
+              for (int k = 0; k < inputs; ++k) y[(t + k) * rows + r] = out[k];
             }
-            for (; t < n; ++t) y[t * rows + r] = dot(x + t * cols, row, cols);
           }
           return;
         }
