@@ -2,9 +2,10 @@
 // One pool of worker threads for the whole process. Kernels split work with
 // parallel_for; the calling thread takes a share, so a pool of N threads uses
 // N-1 workers. No thread is created per token or per call. Decoding a small
-// model makes hundreds of short calls per token, so idle workers spin for a
-// few tens of microseconds before they sleep: a sleeping worker costs a
-// futex wake-up (~50 us here) per call, which made 2 threads 8x slower than 1.
+// model makes hundreds of short calls per token, so idle workers spin for up
+// to 2 ms before they sleep: a sleeping worker costs a futex wake-up (50 us to
+// over 1 ms on this VM) per call, which made 2 threads 8-15x slower than 1
+// (a 30 us spin still lost every gap between streamed tokens).
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
