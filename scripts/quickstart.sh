@@ -1,28 +1,24 @@
 #!/usr/bin/env bash
-# Sets up, builds, and runs frugal on the bundled default model: a tiny
-# DeepSeek-V3-architecture checkpoint stored in FP8 with block scales
-# (MLA with q-LoRA, sigmoid-routed MoE with noaux_tc, one MTP module), in
-# its unmodified Hugging Face layout. It describes the model, computes its
-# logits by prefill and by token-by-token decode through the latent KV cache,
-# and checks both against the float64 reference outputs shipped beside it.
+# Sets up, builds, and runs frugal on the bundled default model, nano-r1: a
+# 1.4M-parameter DeepSeek-V3-architecture model (MLA, sigmoid-routed MoE
+# with a shared expert, one MTP module) that frugal trained from nothing to
+# add numbers showing its reasoning: pre-training, SFT on worked solutions,
+# then GRPO with rule-checked rewards (scripts/nano-r1.sh, docs/reasoning.md).
+# It answers a few questions (reasoning, then the answer, with speed and
+# memory figures), then scores itself on 500 held-out problems.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/build.sh
 
 frugal=build/apps/frugal/frugal
-model=tests/data/golden/v3-tiny-fp8
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+model=models/nano-r1
 
-echo; echo "== frugal inspect"
-"$frugal" inspect --model "$model/checkpoint"
-for mode in prefill decode; do
-  flag=$([ "$mode" = decode ] && echo --decode || true)
-  echo; echo "== frugal logits ($mode)"
-  "$frugal" logits --model "$model/checkpoint" --inputs "$model/inputs.json" \
-    --out "$out/$mode.safetensors" $flag
-  echo "-- against the float64 reference (tolerance 4.6e-5 from MANIFEST.md)"
-  "$frugal" compare --reference "$model/golden.safetensors" --candidate "$out/$mode.safetensors" \
-    --tolerance 4.6e-5
+echo; echo "== frugal inspect --model $model"
+"$frugal" inspect --model "$model"
+for question in "Compute 457 + 68" "Compute 809 + 192" "Compute 36 + 7"; do
+  echo; echo "== $question"
+  "$frugal" generate --model "$model" --prompt "$question"$'\n' --temperature 0 --max-tokens 64
 done
+echo; echo "== held-out accuracy: 500 three-digit additions no training stage saw (greedy)"
+"$frugal" eval --model "$model" --task add --digits 3 --n 500 --seed 99 --max-tokens 64

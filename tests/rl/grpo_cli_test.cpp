@@ -107,6 +107,17 @@ TEST_F(GrpoCli, BadSettingsAreClearErrors) {
                                                          out + "/y --seed 5 --eval-seed 5");
   EXPECT_EQ(same_seed.exit_code, 1);
   EXPECT_NE(same_seed.output.find("--eval-seed"), std::string::npos) << same_seed.output;
+  const test::CommandResult missing_exclude = test::run_frugal("grpo --model " + *root_ + "/sft/step-00000040 --task add --out " +
+                                                               out + "/z --exclude " + out + "/absent.jsonl");
+  EXPECT_EQ(missing_exclude.exit_code, 1);
+  EXPECT_NE(missing_exclude.output.find("absent.jsonl"), std::string::npos) << missing_exclude.output;
+  // One-digit additions number 100: a held-out set holding them all leaves nothing to train on.
+  ASSERT_EQ(test::run_frugal("problems --task add --digits 1 --n 3000 --seed 9 --out " + out + "/all.jsonl").exit_code, 0);
+  const test::CommandResult all_held_out =
+      test::run_frugal("grpo --model " + *root_ + "/sft/step-00000040 --task add --digits 1 --out " + out +
+                       "/w --exclude " + out + "/all.jsonl --steps 1");
+  EXPECT_EQ(all_held_out.exit_code, 1);
+  EXPECT_NE(all_held_out.output.find("held out"), std::string::npos) << all_held_out.output;
 }
 
 }  // namespace
