@@ -5,7 +5,7 @@
 #   2. corpus: 90,000 "Compute A + B = C" / "A - B" documents, 1-3 digits
 #   3. tokenizer: byte-level BPE, 320 ids, one token per digit, the R1 tags as specials
 #   4. pre-training: 1.4M-parameter DeepSeek-V3-style model (configs/nano-r1.json)
-#   5. SFT (cold start): 1,300 steps on 40,000 worked additions with column-by-column traces
+#   5. SFT (cold start): 1,500 steps on 40,000 worked additions with column-by-column traces
 #   6. GRPO: rule-checked rewards on fresh three-digit additions (no worked solutions)
 #   7. models/nano-r1-sft and models/nano-r1, evaluated on the held-out set
 #   scripts/nano-r1.sh [WORK_DIR]   (default runs/nano-r1; an interrupted run resumes)
@@ -15,7 +15,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-$root/runs/nano-r1}
 frugal=${FRUGAL:-$root/build/apps/frugal/frugal}
 threads=${THREADS:-2}
-pretrain_steps=3000 sft_steps=1300 grpo_steps=300
+pretrain_steps=3000 sft_steps=1500 grpo_steps=300
 mkdir -p "$work"
 cd "$work"
 start=$(date +%s)

@@ -179,9 +179,11 @@ void GrpoRun::open() {
     if (train.empty() || eval_problems_.empty())
       fail(o_.problems_file, ": needs at least 10 problems (every tenth is held out)");
     if (static_cast<int>(eval_problems_.size()) > o_.eval_n) eval_problems_.resize(static_cast<std::size_t>(o_.eval_n));
+    // A prompt repeated in the file stays out of training when one copy is held out.
+    for (const Problem& p : eval_problems_) held_out_.add(p);
     for (const std::string& path : o_.exclude_files) held_out_.add_file(path);
     std::erase_if(train, [&](const Problem& p) { return held_out_.contains(p); });
-    if (train.empty()) fail(o_.problems_file, ": every training problem is excluded by --exclude");
+    if (train.empty()) fail(o_.problems_file, ": every training problem is held out (evaluation lines, --exclude)");
     file_problems_ = std::move(train);
   } else {
     task_ = make_task(o_.task, o_.task_options);
