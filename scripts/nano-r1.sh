@@ -3,7 +3,7 @@
 # reasoning model, on 2 cores in well under 2 hours.
 #   1. held-out set: 500 three-digit additions (seed 99), kept out of every stage
 #   2. corpus: 90,000 "Compute A + B = C" / "A - B" documents, 1-3 digits
-#   3. tokenizer: byte-level BPE, 320 ids, one token per digit, the R1 tags as specials
+#   3. tokenizer: byte-level BPE of at most 320 ids (291: the corpus runs out of pairs), one token per digit, the R1 tags as specials
 #   4. pre-training: 1.4M-parameter DeepSeek-V3-style model (configs/nano-r1.json)
 #   5. SFT (cold start): 1,500 steps on 40,000 worked additions with column-by-column traces
 #   6. GRPO: rule-checked rewards on fresh three-digit additions (no worked solutions)
