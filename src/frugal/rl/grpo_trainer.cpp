@@ -178,19 +178,21 @@ void GrpoRun::open() {
       (i % 10 == 9 ? eval_problems_ : train).push_back(file_problems_[i]);
     if (train.empty() || eval_problems_.empty())
       fail(o_.problems_file, ": needs at least 10 problems (every tenth is held out)");
-    if (static_cast<int>(eval_problems_.size()) > o_.eval_n) eval_problems_.resize(static_cast<std::size_t>(o_.eval_n));
     // A prompt repeated in the file stays out of training when one copy is held out.
     for (const Problem& p : eval_problems_) held_out_.add(p);
-    for (const std::string& path : o_.exclude_files) held_out_.add_file(path);
-    std::erase_if(train, [&](const Problem& p) { return held_out_.contains(p); });
-    if (train.empty()) fail(o_.problems_file, ": every training problem is held out (evaluation lines, --exclude)");
+    if (static_cast<int>(eval_problems_.size()) > o_.eval_n) eval_problems_.resize(static_cast<std::size_t>(o_.eval_n));
     file_problems_ = std::move(train);
   } else {
     task_ = make_task(o_.task, o_.task_options);
     if (o_.eval_seed == o_.seed) fail("--eval-seed must differ from --seed so that evaluation uses unseen problems");
     for (int i = 0; i < o_.eval_n; ++i) eval_problems_.push_back(task_->make(o_.eval_seed, static_cast<uint64_t>(i)));
     for (const Problem& p : eval_problems_) held_out_.add(p);
-    for (const std::string& path : o_.exclude_files) held_out_.add_file(path);
+  }
+  for (const std::string& path : o_.exclude_files) held_out_.add_file(path);
+  if (!task_) {  // generated problems are replaced as they are drawn (make_unseen)
+    std::erase_if(file_problems_, [&](const Problem& p) { return held_out_.contains(p); });
+    if (file_problems_.empty())
+      fail(o_.problems_file, ": every training problem is held out (evaluation lines, --exclude)");
   }
   o_.schedule.total_steps = o_.steps;
 }
