@@ -1,6 +1,7 @@
 // GRPO rollout throughput: G completions of one prompt sampled in decode
 // batches (generate_batch) against the same G completions one at a time.
 //   rollout_bench MODEL_DIR [--group 8] [--prompt 32] [--tokens 128] [--threads N] [--repeats 3]
+//                 [--only batched|alone]   (one side only, for profiling)
 // Every completion runs the full --tokens (no stop tokens), so both sides
 // generate the same number of tokens. Prints the median tokens/s of each and
 // their ratio.
@@ -25,10 +26,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   int group = 8, prompt_length = 32, tokens = 128, threads = 0, repeats = 3;
+  std::string only;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const int value = std::atoi(argv[i + 1]);
-    if (flag == "--group") group = value;
+    if (flag == "--only") only = argv[i + 1];
+    else if (flag == "--group") group = value;
     else if (flag == "--prompt") prompt_length = value;
     else if (flag == "--tokens") tokens = value;
     else if (flag == "--threads") threads = value;
@@ -60,7 +63,8 @@ int main(int argc, char** argv) {
       std::sort(rates.begin(), rates.end());
       return rates[rates.size() / 2];
     };
-    const double alone = tokens_per_s(false), batched = tokens_per_s(true);
+    const double alone = only == "batched" ? 0.0 : tokens_per_s(false);
+    const double batched = only == "alone" ? 0.0 : tokens_per_s(true);
     std::printf("%s, %d threads; prompt %d tokens, %d completions of %d tokens\n", describe_cpu().c_str(),
                 ThreadPool::global().num_threads(), prompt_length, group, tokens);
     std::printf("one at a time: %.0f tokens/s; batched: %.0f tokens/s; ratio %.2fx\n", alone, batched, batched / alone);

@@ -68,32 +68,36 @@ TEST(DotTest, LevelsAgreeWithPortable) {
   }
 }
 
-// A weight row times a batch of inputs gives, bit for bit, what each input
+// Weight rows times a batch of inputs give, bit for bit, what each input
 // gives alone: batched decoding must reproduce single-sequence decoding.
 TEST(DotTest, SeveralInputsAreBitIdenticalToOneAtATime) {
   std::mt19937 rng(13);
   std::normal_distribution<float> normal(0.0f, 1.0f);
+  const int64_t rows = 70;  // more than one tile of rows
   for (int64_t n : {1, 15, 16, 17, 31, 32, 33, 48, 64, 100, 128, 513}) {
-    const int64_t stride = n + 3;  // inputs need not be packed
-    std::vector<float> row(n), x(kMaxDotInputs * stride);
-    for (float& v : row) v = normal(rng);
+    const int64_t stride = n + 3, y_stride = rows + 5;  // inputs and outputs need not be packed
+    const int64_t most = 2 * kMaxDotInputs + 1;        // several groups of inputs
+    std::vector<float> w(rows * n), x(most * stride);
+    for (float& v : w) v = normal(rng);
     for (float& v : x) v = normal(rng);
     for (SimdLevel level : available_levels()) {
-      for (int inputs = 1; inputs <= kMaxDotInputs; ++inputs) {
-        float out[kMaxDotInputs];
-        dot_inputs_f32_at(level, row.data(), x.data(), stride, inputs, n, out);
-        for (int t = 0; t < inputs; ++t) {
-          const float alone = dot_f32_at(level, x.data() + t * stride, row.data(), n);
-          EXPECT_EQ(out[t], alone) << "n " << n << " input " << t << " of " << inputs << " level " << to_string(level);
-          EXPECT_NEAR(out[t], dot_f32_at(SimdLevel::Portable, x.data() + t * stride, row.data(), n),
-                      1e-4f * (1.0f + std::fabs(alone)));
+      for (int64_t inputs : {int64_t{1}, int64_t{2}, int64_t{3}, int64_t{4}, int64_t{5}, int64_t{7},
+                             int64_t{kMaxDotInputs}, most}) {
+        std::vector<float> y(inputs * y_stride, -1.0f);
+        dot_rows_inputs_f32_at(level, w.data(), rows, x.data(), stride, inputs, n, y.data(), y_stride);
+        for (int64_t t = 0; t < inputs; ++t) {
+          for (int64_t r = 0; r < rows; ++r) {
+            const float alone = dot_f32_at(level, x.data() + t * stride, w.data() + r * n, n);
+            ASSERT_EQ(y[t * y_stride + r], alone)
+                << "n " << n << " row " << r << " input " << t << " of " << inputs << " level " << to_string(level);
+            ASSERT_NEAR(alone, dot_f32_at(SimdLevel::Portable, x.data() + t * stride, w.data() + r * n, n),
+                        1e-4f * (1.0f + std::fabs(alone)));
+          }
+          for (int64_t r = rows; r < y_stride; ++r) ASSERT_EQ(y[t * y_stride + r], -1.0f) << "wrote past the rows";
         }
       }
     }
   }
-  const float one[kMaxDotInputs + 1] = {};
-  float out[kMaxDotInputs + 1];
-  EXPECT_THROW(dot_inputs_f32(one, one, 1, kMaxDotInputs + 1, 1, out), Error) << "too many inputs";
 }
 
 TEST(CpuFeaturesTest, LevelCanBeLoweredNotRaised) {

@@ -5,8 +5,38 @@
 #include <optional>
 
 #include "frugal/core/error.h"
+#include "frugal/core/thread_pool.h"
 
 namespace frugal {
+namespace {
+
+// Weights read per decoded token, estimated from the shapes in float32.
+uint64_t weight_bytes_per_token_estimate(const Config& c) {
+  const uint64_t D = c.hidden_size, H = c.num_attention_heads, qk = c.qk_head_dim();
+  const uint64_t queries = c.q_lora_rank > 0 ? D * c.q_lora_rank + c.q_lora_rank * H * qk : D * H * qk;
+  const uint64_t attention = queries + D * (c.kv_lora_rank + c.qk_rope_head_dim) +
+                             c.kv_lora_rank * H * (c.qk_nope_head_dim + c.v_head_dim) + H * c.v_head_dim * D;
+  uint64_t parameters = D * c.vocab_size;
+  for (int layer = 0; layer < c.num_hidden_layers; ++layer) {
+    const uint64_t experts = static_cast<uint64_t>(c.num_experts_per_tok) + c.n_shared_experts;
+    parameters += attention + (c.is_moe_layer(layer) ? 3 * D * c.moe_intermediate_size * experts
+                                                     : 3 * D * c.intermediate_size);
+  }
+  return parameters * sizeof(float);
+}
+
+}  // namespace
+
+// A small model's products are too short to split over threads (each thread
+// would wait on the others after every one), and its weights stay in the
+// last-level cache, so threads that each read all of them cost no memory
+// bandwidth: then each thread decodes its own group of completions. A larger
+// model splits every product's weight rows over the threads instead, so the
+// weights are read from memory once per step.
+bool splits_batches_over_threads(const Config& config) {
+  constexpr uint64_t kCacheResidentBytes = 8ull << 20;
+  return weight_bytes_per_token_estimate(config) <= kCacheResidentBytes;
+}
 
 std::vector<Completion> generate_batch(const Model& model, const std::vector<std::vector<int32_t>>& prompts,
                                        int copies, const BatchGenerationOptions& options,
@@ -74,28 +104,45 @@ std::vector<Completion> generate_batch(const Model& model, const std::vector<std
   }
   const auto decode_began = clock::now();
 
-  // Decode all unfinished completions together.
+  // Decode all unfinished completions together: one decode batch, or one
+  // contiguous group per thread when the model is small enough for that to pay.
+  ThreadPool& pool = ThreadPool::global();
+  const bool split = splits_batches_over_threads(config) && pool.num_threads() > 1;
   std::vector<KvCache*> batch_caches;
   std::vector<float> batch_logits;
+  std::vector<char> goes_on;
   while (!active.empty()) {
+    const std::size_t n = active.size();
     batch_caches.clear();
     for (std::size_t i : active) batch_caches.push_back(&*caches[i]);
-    batch_logits.resize(active.size() * static_cast<std::size_t>(V));
-    model.forward_decode_batch(next_tokens.data(), static_cast<int64_t>(active.size()), batch_caches.data(),
-                               batch_logits.data());
-    std::vector<std::size_t> still_active;
-    std::vector<int32_t> still_next;
-    for (std::size_t b = 0; b < active.size(); ++b) {
-      const std::size_t i = active[b];
-      const std::span<const float> row(batch_logits.data() + b * static_cast<std::size_t>(V), static_cast<std::size_t>(V));
-      const int32_t token = samplers[i].sample(row, contexts[i]);
-      if (accept(i, token)) {
-        still_active.push_back(i);
-        still_next.push_back(token);
+    batch_logits.resize(n * static_cast<std::size_t>(V));
+    goes_on.assign(n, 0);
+    const std::size_t groups = split ? std::min<std::size_t>(static_cast<std::size_t>(pool.num_threads()), n) : 1;
+    // Each group decodes and samples its own completions; a completion's
+    // numbers do not depend on the group it is in.
+    pool.parallel_for(groups, [&](std::size_t group_begin, std::size_t group_end) {
+      for (std::size_t g = group_begin; g < group_end; ++g) {
+        const std::size_t lo = n * g / groups, hi = n * (g + 1) / groups;
+        model.forward_decode_batch(next_tokens.data() + lo, static_cast<int64_t>(hi - lo), batch_caches.data() + lo,
+                                   batch_logits.data() + lo * static_cast<std::size_t>(V));
+        for (std::size_t b = lo; b < hi; ++b) {
+          const std::size_t i = active[b];
+          const std::span<const float> row(batch_logits.data() + b * static_cast<std::size_t>(V),
+                                           static_cast<std::size_t>(V));
+          next_tokens[b] = samplers[i].sample(row, contexts[i]);
+          goes_on[b] = accept(i, next_tokens[b]);
+        }
       }
+    });
+    std::size_t kept = 0;
+    for (std::size_t b = 0; b < n; ++b) {
+      if (!goes_on[b]) continue;
+      active[kept] = active[b];
+      next_tokens[kept] = next_tokens[b];
+      ++kept;
     }
-    active.swap(still_active);
-    next_tokens.swap(still_next);
+    active.resize(kept);
+    next_tokens.resize(kept);
   }
   for (std::size_t i = 0; i < total; ++i) caches[i].reset();
   if (stats) {

@@ -13,6 +13,10 @@
 
 namespace frugal {
 
+// Whether generate_batch gives each thread its own group of completions (a
+// model whose weights fit in the cache) rather than splitting every product.
+bool splits_batches_over_threads(const Config& config);
+
 struct BatchGenerationOptions {
   // Completion i (in result order) draws with seed sampling.seed + i.
   SamplingParams sampling;

@@ -1,5 +1,6 @@
 #include "frugal/kernels/dot.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "frugal/core/error.h"
@@ -78,7 +79,30 @@ __attribute__((target("avx2,fma"))) float dot_bf16_f32_avx2(const uint8_t* w, co
   return sum;
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vl"))) float dot_f32_avx512(const float* a, const float* b, int64_t n) {
+#define FRUGAL_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+
+// The lane sums of four vectors: lane i is added to lane i + 8, then i + 4,
+// i + 2 and i + 1, each vector on its own, so every sum is what
+// reduce_add_avx512 gives for that vector alone, bit for bit, while the
+// shuffles are shared four ways.
+FRUGAL_AVX512 inline __m128 reduce_add4_avx512(__m512 a, __m512 b, __m512 c, __m512 d) {
+  const __m512 ab = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
+  const __m512 cd = _mm512_add_ps(_mm512_shuffle_f32x4(c, d, 0x44), _mm512_shuffle_f32x4(c, d, 0xEE));
+  // [a, b, c, d] by 128-bit lane, each lane holding its vector's 4 partial sums
+  const __m512 quarters = _mm512_add_ps(_mm512_shuffle_f32x4(ab, cd, 0x88), _mm512_shuffle_f32x4(ab, cd, 0xDD));
+  const __m512 halves = _mm512_add_ps(quarters, _mm512_permute_ps(quarters, _MM_SHUFFLE(1, 0, 3, 2)));
+  const __m512 sums = _mm512_add_ps(halves, _mm512_permute_ps(halves, _MM_SHUFFLE(2, 3, 0, 1)));
+  return _mm512_castps512_ps128(_mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), sums));
+}
+
+FRUGAL_AVX512 inline float reduce_add_avx512(__m512 v) {
+  const __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+  const __m128 s2 = _mm_add_ps(s4, _mm_permute_ps(s4, _MM_SHUFFLE(1, 0, 3, 2)));
+  return _mm_cvtss_f32(_mm_add_ps(s2, _mm_permute_ps(s2, _MM_SHUFFLE(2, 3, 0, 1))));
+}
+
+FRUGAL_AVX512 float dot_f32_avx512(const float* a, const float* b, int64_t n) {
   __m512 s0 = _mm512_setzero_ps(), s1 = s0;
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
@@ -93,41 +117,71 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) float dot_f32_avx512(const 
     const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
     s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s1);
   }
-  return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+  return reduce_add_avx512(_mm512_add_ps(s0, s1));
 }
 
-// out[t] = row . x_t for the T inputs x_t = x + t * x_stride, each with
-// exactly dot_f32_avx512's steps (bit-identical results), sharing the row's
-// loads and the loop: a decode batch multiplies every weight row by several
-// inputs.
-template <int T>
-__attribute__((target("avx512f,avx512bw,avx512vl"))) void dot_inputs_f32_avx512(const float* row, const float* x,
-                                                                                 int64_t x_stride, int64_t n,
-                                                                                 float* out) {
-  __m512 s0[T], s1[T];
-  for (int t = 0; t < T; ++t) s0[t] = s1[t] = _mm512_setzero_ps();
+// y[t * y_stride + k] = row_k . x_t for R consecutive rows (row_k = w + k * n)
+// and T inputs x_t = x + t * x_stride, each with exactly dot_f32_avx512's
+// steps (bit-identical results). Every row load serves T inputs and every
+// input load R rows; the R x T sums are reduced four at a time.
+template <int R, int T>
+FRUGAL_AVX512 void dot_block_f32_avx512(const float* w, const float* x, int64_t x_stride, int64_t n, float* y,
+                                        int64_t y_stride) {
+  __m512 s0[R][T], s1[R][T];
+  for (int k = 0; k < R; ++k)
+    for (int t = 0; t < T; ++t) s0[k][t] = s1[k][t] = _mm512_setzero_ps();
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
-    const __m512 r0 = _mm512_loadu_ps(row + i), r1 = _mm512_loadu_ps(row + i + 16);
+    __m512 r0[R], r1[R];
+    for (int k = 0; k < R; ++k) {
+      r0[k] = _mm512_loadu_ps(w + k * n + i);
+      r1[k] = _mm512_loadu_ps(w + k * n + i + 16);
+    }
     for (int t = 0; t < T; ++t) {
-      s0[t] = _mm512_fmadd_ps(_mm512_loadu_ps(x + t * x_stride + i), r0, s0[t]);
-      s1[t] = _mm512_fmadd_ps(_mm512_loadu_ps(x + t * x_stride + i + 16), r1, s1[t]);
+      const __m512 x0 = _mm512_loadu_ps(x + t * x_stride + i), x1 = _mm512_loadu_ps(x + t * x_stride + i + 16);
+      for (int k = 0; k < R; ++k) {
+        s0[k][t] = _mm512_fmadd_ps(x0, r0[k], s0[k][t]);
+        s1[k][t] = _mm512_fmadd_ps(x1, r1[k], s1[k][t]);
+      }
     }
   }
   if (i + 16 <= n) {
-    const __m512 r0 = _mm512_loadu_ps(row + i);
-    for (int t = 0; t < T; ++t) s0[t] = _mm512_fmadd_ps(_mm512_loadu_ps(x + t * x_stride + i), r0, s0[t]);
+    for (int t = 0; t < T; ++t) {
+      const __m512 x0 = _mm512_loadu_ps(x + t * x_stride + i);
+      for (int k = 0; k < R; ++k) s0[k][t] = _mm512_fmadd_ps(x0, _mm512_loadu_ps(w + k * n + i), s0[k][t]);
+    }
     i += 16;
   }
   if (i < n) {
     const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
-    const __m512 r1 = _mm512_maskz_loadu_ps(m, row + i);
-    for (int t = 0; t < T; ++t) s1[t] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + t * x_stride + i), r1, s1[t]);
+    for (int t = 0; t < T; ++t) {
+      const __m512 x1 = _mm512_maskz_loadu_ps(m, x + t * x_stride + i);
+      for (int k = 0; k < R; ++k) s1[k][t] = _mm512_fmadd_ps(x1, _mm512_maskz_loadu_ps(m, w + k * n + i), s1[k][t]);
+    }
   }
-  for (int t = 0; t < T; ++t) out[t] = _mm512_reduce_add_ps(_mm512_add_ps(s0[t], s1[t]));
+  __m512 totals[R * T + 3];
+  for (int k = 0; k < R; ++k)
+    for (int t = 0; t < T; ++t) totals[k * T + t] = _mm512_add_ps(s0[k][t], s1[k][t]);
+  for (int j = R * T; j < R * T + 3; ++j) totals[j] = _mm512_setzero_ps();
+  for (int j = 0; j < R * T; j += 4) {
+    float sums[4];
+    _mm_storeu_ps(sums, reduce_add4_avx512(totals[j], totals[j + 1], totals[j + 2], totals[j + 3]));
+    for (int q = 0; q < 4 && j + q < R * T; ++q) y[(j + q) % T * y_stride + (j + q) / T] = sums[q];
+  }
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vl"))) __m512 widen_bf16_avx512(__m256i h) {
+// Rows [0, rows) of w (row r at w + r * n) times T inputs, two rows at a time
+// where the registers allow: y[t * y_stride + r] = row_r . x_t.
+template <int T>
+FRUGAL_AVX512 void dot_rows_inputs_f32_avx512(const float* w, int64_t rows, const float* x, int64_t x_stride,
+                                              int64_t n, float* y, int64_t y_stride) {
+  constexpr int R = T <= 4 ? 2 : 1;  // R x T x 2 accumulators fit in the 32 registers
+  int64_t r = 0;
+  for (; r + R <= rows; r += R) dot_block_f32_avx512<R, T>(w + r * n, x, x_stride, n, y + r, y_stride);
+  for (; r < rows; ++r) dot_block_f32_avx512<1, T>(w + r * n, x, x_stride, n, y + r, y_stride);
+}
+
+FRUGAL_AVX512 __m512 widen_bf16_avx512(__m256i h) {
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
@@ -138,7 +192,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) __m512 widen_bf16_avx512(__
 // row of a 2048-wide BF16 matrix is a 4 KiB page of its own, and hardware
 // prefetchers do not cross pages.
 template <int R>
-__attribute__((target("avx512f,avx512bw,avx512vl"))) void dot_rows_bf16_avx512(const uint8_t* w, std::size_t stride,
+FRUGAL_AVX512 void dot_rows_bf16_avx512(const uint8_t* w, std::size_t stride,
                                                                                 const float* x, int64_t n,
                                                                                 float* out) {
   __m512 sum[R];
@@ -161,7 +215,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void dot_rows_bf16_avx512(c
   for (int k = 0; k < R; ++k) out[k] = _mm512_reduce_add_ps(sum[k]);
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vl"))) float dot_bf16_f32_avx512(const uint8_t* w, const float* x,
+FRUGAL_AVX512 float dot_bf16_f32_avx512(const uint8_t* w, const float* x,
                                                                                 int64_t n) {
   float out;
   dot_rows_bf16_avx512<1>(w, 0, x, n, &out);
@@ -182,24 +236,42 @@ void dot4_bf16_f32_at(SimdLevel level, const uint8_t* w, std::size_t stride, con
   for (int k = 0; k < 4; ++k) out[k] = dot_bf16_f32_at(level, w + k * stride, x, n);
 }
 
-void dot_inputs_f32_at(SimdLevel level, const float* row, const float* x, int64_t x_stride, int inputs, int64_t n,
-                       float* out) {
-  if (inputs < 1 || inputs > kMaxDotInputs) fail("dot_inputs_f32: ", inputs, " inputs (1-", kMaxDotInputs, ")");
+void dot_rows_inputs_f32_at(SimdLevel level, const float* w, int64_t rows, const float* x, int64_t x_stride,
+                            int64_t inputs, int64_t n, float* y, int64_t y_stride) {
+  // Tiles of rows stay in L2 while every group of inputs passes over them.
+  constexpr int64_t kTileRows = 64;
+  for (int64_t r0 = 0; r0 < rows; r0 += kTileRows) {
+    const int64_t tile = std::min(kTileRows, rows - r0);
+    const float* w_tile = w + r0 * n;
+    for (int64_t t0 = 0; t0 < inputs; t0 += kMaxDotInputs) {
+      const int64_t group = std::min<int64_t>(kMaxDotInputs, inputs - t0);
+      const float* x_group = x + t0 * x_stride;
+      float* y_group = y + t0 * y_stride + r0;
 #if defined(__x86_64__)
-  if (level == SimdLevel::Avx512) {
-    switch (inputs) {
-      case 1: dot_inputs_f32_avx512<1>(row, x, x_stride, n, out); return;
-      case 2: dot_inputs_f32_avx512<2>(row, x, x_stride, n, out); return;
-      case 3: dot_inputs_f32_avx512<3>(row, x, x_stride, n, out); return;
-      default: dot_inputs_f32_avx512<4>(row, x, x_stride, n, out); return;
+      if (level == SimdLevel::Avx512) {
+        switch (group) {
+          case 1: dot_rows_inputs_f32_avx512<1>(w_tile, tile, x_group, x_stride, n, y_group, y_stride); break;
+          case 2: dot_rows_inputs_f32_avx512<2>(w_tile, tile, x_group, x_stride, n, y_group, y_stride); break;
+          case 3: dot_rows_inputs_f32_avx512<3>(w_tile, tile, x_group, x_stride, n, y_group, y_stride); break;
+          case 4: dot_rows_inputs_f32_avx512<4>(w_tile, tile, x_group, x_stride, n, y_group, y_stride); break;
+          case 5: dot_rows_inputs_f32_avx512<5>(w_tile, tile, x_group, x_stride, n, y_group, y_stride); break;
+          case 6: dot_rows_inputs_f32_avx512<6>(w_tile, tile, x_group, x_stride, n, y_group, y_stride); break;
+          case 7: dot_rows_inputs_f32_avx512<7>(w_tile, tile, x_group, x_stride, n, y_group, y_stride); break;
+          default: dot_rows_inputs_f32_avx512<8>(w_tile, tile, x_group, x_stride, n, y_group, y_stride); break;
+        }
+        continue;
+      }
+#endif
+      for (int64_t r = 0; r < tile; ++r)
+        for (int64_t t = 0; t < group; ++t)
+          y_group[t * y_stride + r] = dot_f32_at(level, x_group + t * x_stride, w_tile + r * n, n);
     }
   }
-#endif
-  for (int t = 0; t < inputs; ++t) out[t] = dot_f32_at(level, x + t * x_stride, row, n);
 }
 
-void dot_inputs_f32(const float* row, const float* x, int64_t x_stride, int inputs, int64_t n, float* out) {
-  dot_inputs_f32_at(simd_level(), row, x, x_stride, inputs, n, out);
+void dot_rows_inputs_f32(const float* w, int64_t rows, const float* x, int64_t x_stride, int64_t inputs, int64_t n,
+                         float* y, int64_t y_stride) {
+  dot_rows_inputs_f32_at(simd_level(), w, rows, x, x_stride, inputs, n, y, y_stride);
 }
 
 void dot4_bf16_f32(const uint8_t* w, std::size_t stride, const float* x, int64_t n, float* out) {

@@ -21,14 +21,16 @@ float dot_bf16_f32(const uint8_t* w, const float* x, int64_t n);
 void dot4_bf16_f32(const uint8_t* w, std::size_t stride, const float* x, int64_t n, float* out);
 void dot4_bf16_f32_at(SimdLevel level, const uint8_t* w, std::size_t stride, const float* x, int64_t n, float* out);
 
-// out[t] = x_t . row for the `inputs` (1 to kMaxDotInputs) inputs
-// x_t = x + t * x_stride (floats), each bit-identical to dot_f32(x_t, row, n):
-// a row gives the same numbers whether its inputs come one at a time or in a
-// batch, and its loads are shared by the inputs.
-inline constexpr int kMaxDotInputs = 4;
-void dot_inputs_f32(const float* row, const float* x, int64_t x_stride, int inputs, int64_t n, float* out);
-void dot_inputs_f32_at(SimdLevel level, const float* row, const float* x, int64_t x_stride, int inputs, int64_t n,
-                       float* out);
+// y[t * y_stride + r] = row_r . x_t for the rows row_r = w + r * n (r < rows)
+// and the inputs x_t = x + t * x_stride (t < inputs): float32 weight rows
+// times a decode batch. Each output is bit-identical to dot_f32(x_t, row_r, n),
+// so a row gives the same numbers whether its inputs come one at a time or in
+// a batch; a row's loads are shared by up to kMaxDotInputs inputs.
+inline constexpr int kMaxDotInputs = 8;
+void dot_rows_inputs_f32(const float* w, int64_t rows, const float* x, int64_t x_stride, int64_t inputs, int64_t n,
+                         float* y, int64_t y_stride);
+void dot_rows_inputs_f32_at(SimdLevel level, const float* w, int64_t rows, const float* x, int64_t x_stride,
+                            int64_t inputs, int64_t n, float* y, int64_t y_stride);
 
 // The implementations, callable directly (tests compare each with portable).
 float dot_f32_at(SimdLevel level, const float* a, const float* b, int64_t n);

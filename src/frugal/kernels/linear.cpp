@@ -65,15 +65,9 @@ void linear(const float* x, int64_t n, const WeightMatrix& w, float* y) {
           return;
         }
         if (const float* rows_f32 = aligned_f32_rows(w)) {  // no copy: the rows are floats already
-          for (auto r = static_cast<int64_t>(begin); r < static_cast<int64_t>(end); ++r) {
-            const float* row = rows_f32 + r * cols;
-            for (int64_t t = 0; t < n; t += kMaxDotInputs) {  // a decode batch: the row's loads shared by inputs
-              const int inputs = static_cast<int>(std::min<int64_t>(kMaxDotInputs, n - t));
-              float out[kMaxDotInputs];
-              dot_inputs_f32(row, x + t * cols, cols, inputs, cols, out);
-              for (int k = 0; k < inputs; ++k) y[(t + k) * rows + r] = out[k];
-            }
-          }
+          const auto first = static_cast<int64_t>(begin);
+          dot_rows_inputs_f32(rows_f32 + first * cols, static_cast<int64_t>(end) - first, x, cols, n, cols, y + first,
+                              rows);
           return;
         }
         std::vector<float> row(static_cast<std::size_t>(cols));

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "frugal/core/thread_pool.h"
+#include "frugal/kernels/latent_attention.h"
 #include "frugal/kernels/linear.h"
 #include "frugal/kernels/ops.h"
 
@@ -91,34 +92,48 @@ void attend_naive(const Config& config, const MlaWeights& w, const float* q, int
 }
 
 // Section 4: attention directly over the cached latents; token s sees its
-// own cache up to and including its position.
+// own cache up to and including its position. A job is one token and up to
+// kHeadsPerJob heads, which share every cached row they read.
+constexpr int64_t kHeadsPerJob = 4;
+
 void attend_absorbed(const Config& config, const MlaWeights& w, const float* q, int64_t n,
                      const CacheSlot* slots, int layer, float* o) {
   const Dims d(config);
   const float scale = static_cast<float>(config.softmax_scale());
   int64_t longest = 0;
   for (int64_t s = 0; s < n; ++s) longest = std::max(longest, slots[s].position + 1);
+  const int64_t groups = (d.H + kHeadsPerJob - 1) / kHeadsPerJob;
   ThreadPool::global().parallel_for(
-      static_cast<std::size_t>(d.H * n), static_cast<std::size_t>(longest * (2 * d.r + d.dr) + d.r * (d.dn + d.dv)),
+      static_cast<std::size_t>(n * groups),
+      static_cast<std::size_t>(kHeadsPerJob * (longest * (2 * d.r + d.dr) + d.r * (d.dn + d.dv))),
       [&](std::size_t begin, std::size_t end) {
-        std::vector<float> q_latent(static_cast<std::size_t>(d.r));
-        std::vector<float> o_latent(static_cast<std::size_t>(d.r));
-        std::vector<float> scores(static_cast<std::size_t>(longest));
+        std::vector<float> q_latent(static_cast<std::size_t>(kHeadsPerJob * d.r));
+        std::vector<float> o_latent(static_cast<std::size_t>(kHeadsPerJob * d.r));
+        std::vector<float> probabilities(static_cast<std::size_t>(kHeadsPerJob * longest));
         for (std::size_t job = begin; job < end; ++job) {
-          const int64_t h = static_cast<int64_t>(job) / n, s = static_cast<int64_t>(job) % n;
+          const int64_t s = static_cast<int64_t>(job) / groups;
+          const int64_t h0 = static_cast<int64_t>(job) % groups * kHeadsPerJob;
+          const int64_t heads = std::min(kHeadsPerJob, d.H - h0);
+          const float* q_first = q + (s * d.H + h0) * d.qk;
+          for (int64_t j = 0; j < heads; ++j)  // q_nope W_uk: [r]
+            linear_transposed(q_first + j * d.qk, w.w_uk[h0 + j], q_latent.data() + j * d.r);
           const KvCache& cache = *slots[s].cache;
-          const float* qh = q + (s * d.H + h) * d.qk;
-          linear_transposed(qh, w.w_uk[h], q_latent.data());  // q_nope W_uk: [r]
-          const int64_t visible = slots[s].position + 1;
-          for (int64_t t = 0; t < visible; ++t)
-            scores[t] = (dot(q_latent.data(), cache.latent(layer, t), d.r) +
-                         dot(qh + d.dn, cache.rope_key(layer, t), d.dr)) *
-                        scale;
-          softmax(scores.data(), visible);
-          std::fill(o_latent.begin(), o_latent.end(), 0.0f);
-          for (int64_t t = 0; t < visible; ++t)
-            axpy(scores[t], cache.latent(layer, t), o_latent.data(), d.r);
-          linear(o_latent.data(), 1, w.w_uv[h], o + (s * d.H + h) * d.dv);  // o_lat W_uv^T: [dv]
+          LatentAttentionArgs args;
+          args.heads = static_cast<int>(heads);
+          args.positions = slots[s].position + 1;
+          args.latent_dim = d.r;
+          args.rope_dim = d.dr;
+          args.scale = scale;
+          args.q_latent = q_latent.data();
+          args.q_rope = q_first + d.dn;
+          args.q_rope_stride = d.qk;
+          args.latents = cache.latent(layer, 0);
+          args.rope_keys = cache.rope_key(layer, 0);
+          args.probabilities = probabilities.data();
+          args.out = o_latent.data();
+          latent_attention(args);
+          for (int64_t j = 0; j < heads; ++j)  // o_lat W_uv^T: [dv]
+            linear(o_latent.data() + j * d.r, 1, w.w_uv[h0 + j], o + (s * d.H + h0 + j) * d.dv);
         }
       });
 }

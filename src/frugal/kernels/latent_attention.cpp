@@ -1,0 +1,214 @@
+#include "frugal/kernels/latent_attention.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "frugal/kernels/intrinsics.h"
+
+namespace frugal {
+namespace {
+
+void softmax_row_portable(float* p, int64_t n) {
+  float max_score = -INFINITY;
+  for (int64_t t = 0; t < n; ++t) max_score = std::max(max_score, p[t]);
+  float sum = 0.0f;
+  for (int64_t t = 0; t < n; ++t) {
+    p[t] = std::exp(p[t] - max_score);
+    sum += p[t];
+  }
+  const float inv = 1.0f / sum;
+  for (int64_t t = 0; t < n; ++t) p[t] *= inv;
+}
+
+void latent_attention_portable(const LatentAttentionArgs& a) {
+  const int64_t T = a.positions, r = a.latent_dim, dr = a.rope_dim;
+  for (int h = 0; h < a.heads; ++h) {
+    const float* q_latent = a.q_latent + h * r;
+    const float* q_rope = a.q_rope + h * a.q_rope_stride;
+    float* p = a.probabilities + h * T;
+    for (int64_t t = 0; t < T; ++t) {
+      const float* latent = a.latents + t * r;
+      const float* key = a.rope_keys + t * dr;
+      float score = 0.0f;
+      for (int64_t i = 0; i < r; ++i) score += q_latent[i] * latent[i];
+      for (int64_t i = 0; i < dr; ++i) score += q_rope[i] * key[i];
+      p[t] = score * a.scale;
+    }
+    softmax_row_portable(p, T);
+  }
+  std::fill_n(a.out, a.heads * r, 0.0f);
+  for (int64_t t = 0; t < T; ++t) {
+    const float* latent = a.latents + t * r;
+    for (int h = 0; h < a.heads; ++h) {
+      const float weight = a.probabilities[h * T + t];
+      float* out = a.out + h * r;
+      for (int64_t i = 0; i < r; ++i) out[i] += weight * latent[i];
+    }
+  }
+}
+
+#if defined(__x86_64__)
+#define FRUGAL_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+
+// Positions per tile: a tile's rows (256 x 576 floats at DeepSeek's sizes,
+// 576 KiB) stay in L2 while every head group passes over them.
+constexpr int64_t kTilePositions = 256;
+constexpr int kMaxGroup = 4;  // heads per pass: 4 accumulators per row chunk
+
+FRUGAL_AVX512 inline __mmask16 lanes_left(int64_t remaining) {
+  if (remaining >= 16) return 0xFFFF;
+  return remaining <= 0 ? 0 : static_cast<__mmask16>((1u << remaining) - 1);
+}
+
+// e^x: x = n ln2 + f with |f| <= ln2/2, e^f by its Taylor polynomial to
+// degree 7 (truncation error below 1e-8 relative), times 2^n by scalef.
+// Inputs are clamped to [-104, 88.7], where e^x is 0 or finite in float.
+FRUGAL_AVX512 inline __m512 exp_avx512(__m512 x) {
+  x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.72f)), _mm512_set1_ps(-104.0f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 f = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);  // ln2 in two parts: exact n * high
+  f = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), f);
+  __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
+  for (const float c : {1.0f / 720.0f, 1.0f / 120.0f, 1.0f / 24.0f, 1.0f / 6.0f, 0.5f, 1.0f, 1.0f})
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(c));
+  return _mm512_scalef_ps(p, n);
+}
+
+// probabilities[h][t] = score for heads [h0, h0 + H) and positions [t0, t1).
+template <int H>
+FRUGAL_AVX512 void scores_avx512(const LatentAttentionArgs& a, int h0, int64_t t0, int64_t t1) {
+  const int64_t T = a.positions, r = a.latent_dim, dr = a.rope_dim;
+  for (int64_t t = t0; t < t1; ++t) {
+    __m512 acc[H];
+    for (int j = 0; j < H; ++j) acc[j] = _mm512_setzero_ps();
+    const float* latent = a.latents + t * r;
+    for (int64_t i = 0; i < r; i += 16) {
+      const __mmask16 m = lanes_left(r - i);
+      const __m512 x = _mm512_maskz_loadu_ps(m, latent + i);
+      for (int j = 0; j < H; ++j)
+        acc[j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a.q_latent + (h0 + j) * r + i), x, acc[j]);
+    }
+    const float* key = a.rope_keys + t * dr;
+    for (int64_t i = 0; i < dr; i += 16) {
+      const __mmask16 m = lanes_left(dr - i);
+      const __m512 x = _mm512_maskz_loadu_ps(m, key + i);
+      for (int j = 0; j < H; ++j)
+        acc[j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a.q_rope + (h0 + j) * a.q_rope_stride + i), x, acc[j]);
+    }
+    for (int j = 0; j < H; ++j) a.probabilities[(h0 + j) * T + t] = _mm512_reduce_add_ps(acc[j]) * a.scale;
+  }
+}
+
+FRUGAL_AVX512 void softmax_row_avx512(float* p, int64_t n) {
+  __m512 max_lanes = _mm512_set1_ps(-INFINITY);
+  for (int64_t t = 0; t < n; t += 16) {
+    const __mmask16 m = lanes_left(n - t);
+    max_lanes = _mm512_mask_max_ps(max_lanes, m, max_lanes, _mm512_maskz_loadu_ps(m, p + t));
+  }
+  const __m512 max_score = _mm512_set1_ps(_mm512_reduce_max_ps(max_lanes));
+  __m512 sum = _mm512_setzero_ps();
+  for (int64_t t = 0; t < n; t += 16) {
+    const __mmask16 m = lanes_left(n - t);
+    const __m512 e = exp_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, p + t), max_score));
+    _mm512_mask_storeu_ps(p + t, m, e);
+    sum = _mm512_mask_add_ps(sum, m, sum, e);
+  }
+  const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+  for (int64_t t = 0; t < n; t += 16) {
+    const __mmask16 m = lanes_left(n - t);
+    _mm512_mask_storeu_ps(p + t, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, p + t), inv));
+  }
+}
+
+// out[h][i0 .. i0 + 16 C) += sum over t in [t0, t1) of p[h][t] latent[t][...]
+// for heads [h0, h0 + H): H x C accumulators stay in registers over the tile.
+template <int H, int C>
+FRUGAL_AVX512 void weighted_sum_avx512(const LatentAttentionArgs& a, int h0, int64_t i0, int64_t t0, int64_t t1) {
+  const int64_t T = a.positions, r = a.latent_dim;
+  __mmask16 m[C];
+  for (int k = 0; k < C; ++k) m[k] = lanes_left(r - i0 - 16 * k);
+  __m512 acc[H][C];
+  for (int j = 0; j < H; ++j)
+    for (int k = 0; k < C; ++k) acc[j][k] = _mm512_maskz_loadu_ps(m[k], a.out + (h0 + j) * r + i0 + 16 * k);
+  for (int64_t t = t0; t < t1; ++t) {
+    const float* latent = a.latents + t * r + i0;
+    __m512 x[C];
+    for (int k = 0; k < C; ++k) x[k] = _mm512_maskz_loadu_ps(m[k], latent + 16 * k);
+    for (int j = 0; j < H; ++j) {
+      const __m512 weight = _mm512_set1_ps(a.probabilities[(h0 + j) * T + t]);
+      for (int k = 0; k < C; ++k) acc[j][k] = _mm512_fmadd_ps(weight, x[k], acc[j][k]);
+    }
+  }
+  for (int j = 0; j < H; ++j)
+    for (int k = 0; k < C; ++k) _mm512_mask_storeu_ps(a.out + (h0 + j) * r + i0 + 16 * k, m[k], acc[j][k]);
+}
+
+// The latent row split into blocks of 4, 2 or 1 vectors (the last one masked).
+template <int H>
+FRUGAL_AVX512 void weighted_sum_rows_avx512(const LatentAttentionArgs& a, int h0, int64_t t0, int64_t t1) {
+  for (int64_t i = 0; i < a.latent_dim;) {
+    const int64_t vectors = (a.latent_dim - i + 15) / 16;
+    if (vectors >= 4) {
+      weighted_sum_avx512<H, 4>(a, h0, i, t0, t1);
+      i += 64;
+    } else if (vectors >= 2) {
+      weighted_sum_avx512<H, 2>(a, h0, i, t0, t1);
+      i += 32;
+    } else {
+      weighted_sum_avx512<H, 1>(a, h0, i, t0, t1);
+      i += 16;
+    }
+  }
+}
+
+FRUGAL_AVX512 void latent_attention_avx512(const LatentAttentionArgs& a) {
+  const int64_t T = a.positions;
+  for (int64_t t0 = 0; t0 < T; t0 += kTilePositions) {
+    const int64_t t1 = std::min(T, t0 + kTilePositions);
+    for (int h0 = 0; h0 < a.heads; h0 += kMaxGroup) {
+      switch (std::min(kMaxGroup, a.heads - h0)) {
+        case 1: scores_avx512<1>(a, h0, t0, t1); break;
+        case 2: scores_avx512<2>(a, h0, t0, t1); break;
+        case 3: scores_avx512<3>(a, h0, t0, t1); break;
+        default: scores_avx512<4>(a, h0, t0, t1); break;
+      }
+    }
+  }
+  for (int h = 0; h < a.heads; ++h) softmax_row_avx512(a.probabilities + h * T, T);
+  std::fill_n(a.out, a.heads * a.latent_dim, 0.0f);
+  for (int64_t t0 = 0; t0 < T; t0 += kTilePositions) {
+    const int64_t t1 = std::min(T, t0 + kTilePositions);
+    for (int h0 = 0; h0 < a.heads; h0 += kMaxGroup) {
+      switch (std::min(kMaxGroup, a.heads - h0)) {
+        case 1: weighted_sum_rows_avx512<1>(a, h0, t0, t1); break;
+        case 2: weighted_sum_rows_avx512<2>(a, h0, t0, t1); break;
+        case 3: weighted_sum_rows_avx512<3>(a, h0, t0, t1); break;
+        default: weighted_sum_rows_avx512<4>(a, h0, t0, t1); break;
+      }
+    }
+  }
+}
+
+#endif
+
+}  // namespace
+
+void latent_attention_at(SimdLevel level, const LatentAttentionArgs& args) {
+  if (args.positions < 1 || args.heads < 1) {  // nothing to attend to: a zero output, not 0/0
+    std::fill_n(args.out, std::max(args.heads, 0) * args.latent_dim, 0.0f);
+    return;
+  }
+#if defined(__x86_64__)
+  if (level == SimdLevel::Avx512) {
+    latent_attention_avx512(args);
+    return;
+  }
+#endif
+  (void)level;
+  latent_attention_portable(args);
+}
+
+void latent_attention(const LatentAttentionArgs& args) { latent_attention_at(simd_level(), args); }
+
+}  // namespace frugal

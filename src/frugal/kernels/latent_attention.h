@@ -1,0 +1,36 @@
+#pragma once
+// The absorbed form of MLA attention (spec section 4) over one sequence's
+// latent cache, for a group of heads at once. Every head attends to the same
+// cached rows, so each row is loaded once for the whole group, and the
+// scores, softmax and weighted sum run as three SIMD passes instead of one
+// short dot product, exp and axpy per head and position:
+//   score[h][t] = (q_latent[h] . latent[t] + q_rope[h] . rope_key[t]) * scale   for t < positions
+//   p[h]        = softmax(score[h])
+//   out[h]      = sum_t p[h][t] latent[t]
+// Any dimensions work; the AVX-512 path masks the last partial vector.
+#include <cstdint>
+
+#include "frugal/core/cpu_features.h"
+
+namespace frugal {
+
+struct LatentAttentionArgs {
+  int heads = 0;
+  int64_t positions = 0;   // cached rows the queries see
+  int64_t latent_dim = 0;  // kv_lora_rank
+  int64_t rope_dim = 0;    // qk_rope_head_dim
+  float scale = 1.0f;
+  const float* q_latent = nullptr;  // [heads, latent_dim]
+  const float* q_rope = nullptr;    // head h's rope query at q_rope + h * q_rope_stride
+  int64_t q_rope_stride = 0;
+  const float* latents = nullptr;    // [positions, latent_dim]
+  const float* rope_keys = nullptr;  // [positions, rope_dim]
+  float* probabilities = nullptr;    // scratch [heads, positions]; p on return
+  float* out = nullptr;              // [heads, latent_dim]
+};
+
+void latent_attention(const LatentAttentionArgs& args);
+// One implementation, for tests that compare each level with the portable one.
+void latent_attention_at(SimdLevel level, const LatentAttentionArgs& args);
+
+}  // namespace frugal
