@@ -20,7 +20,7 @@
 using namespace frugal;
 
 int main(int argc, char** argv) {
-  select_fast_blas_kernel(argv);
+  configure_blas_at_startup(argv);
   if (argc < 2) {
     std::fprintf(stderr, "usage: rollout_bench MODEL_DIR [--group 8] [--prompt 32] [--tokens 128] [--threads N] [--repeats 3]\n");
     return 2;

@@ -27,7 +27,7 @@
 using namespace frugal;
 
 int main(int argc, char** argv) {
-  select_fast_blas_kernel(argv);
+  configure_blas_at_startup(argv);
   if (argc < 2) {
     std::fprintf(stderr, "usage: train_bench CONFIG.json [--batch B] [--seq T] [--steps N] [--threads N]\n");
     return 2;

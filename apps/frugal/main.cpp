@@ -9,7 +9,7 @@
 #include "frugal/train/gemm.h"
 
 int main(int argc, char** argv) {
-  frugal::select_fast_blas_kernel(argv);
+  frugal::configure_blas_at_startup(argv);
   CLI::App app{"frugal: DeepSeek-V2/V3/R1 models on CPUs"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "frugal 0.1.0");

@@ -104,46 +104,50 @@ std::vector<Completion> generate_batch(const Model& model, const std::vector<std
   }
   const auto decode_began = clock::now();
 
-  // Decode all unfinished completions together: one decode batch, or one
-  // contiguous group per thread when the model is small enough for that to pay.
+  // Decode the unfinished completions: one decode batch, or, when the model
+  // is small enough for that to pay, one group per thread, each running its
+  // own loop with no hand-over between threads until its completions end.
   ThreadPool& pool = ThreadPool::global();
-  const bool split = splits_batches_over_threads(config) && pool.num_threads() > 1;
-  std::vector<KvCache*> batch_caches;
-  std::vector<float> batch_logits;
-  std::vector<char> goes_on;
-  while (!active.empty()) {
-    const std::size_t n = active.size();
-    batch_caches.clear();
-    for (std::size_t i : active) batch_caches.push_back(&*caches[i]);
-    batch_logits.resize(n * static_cast<std::size_t>(V));
-    goes_on.assign(n, 0);
-    const std::size_t groups = split ? std::min<std::size_t>(static_cast<std::size_t>(pool.num_threads()), n) : 1;
-    // Each group decodes and samples its own completions; a completion's
-    // numbers do not depend on the group it is in.
-    pool.parallel_for(groups, [&](std::size_t group_begin, std::size_t group_end) {
-      for (std::size_t g = group_begin; g < group_end; ++g) {
-        const std::size_t lo = n * g / groups, hi = n * (g + 1) / groups;
-        model.forward_decode_batch(next_tokens.data() + lo, static_cast<int64_t>(hi - lo), batch_caches.data() + lo,
-                                   batch_logits.data() + lo * static_cast<std::size_t>(V));
-        for (std::size_t b = lo; b < hi; ++b) {
-          const std::size_t i = active[b];
-          const std::span<const float> row(batch_logits.data() + b * static_cast<std::size_t>(V),
-                                           static_cast<std::size_t>(V));
-          next_tokens[b] = samplers[i].sample(row, contexts[i]);
-          goes_on[b] = accept(i, next_tokens[b]);
+  const std::size_t groups =
+      splits_batches_over_threads(config) ? std::min<std::size_t>(static_cast<std::size_t>(pool.num_threads()), active.size()) : 1;
+  pool.parallel_for(groups, [&](std::size_t group_begin, std::size_t group_end) {
+    for (std::size_t g = group_begin; g < group_end; ++g) {
+      const std::size_t lo = active.size() * g / groups, hi = active.size() * (g + 1) / groups;
+      std::vector<std::size_t> running(active.begin() + lo, active.begin() + hi);
+      std::vector<int32_t> tokens(next_tokens.begin() + lo, next_tokens.begin() + hi);
+      std::vector<KvCache*> batch_caches;
+      std::vector<float> batch_logits;
+      std::vector<char> goes_on;
+      while (!running.empty()) {
+        const std::size_t n = running.size();
+        batch_caches.clear();
+        for (std::size_t i : running) batch_caches.push_back(&*caches[i]);
+        batch_logits.resize(n * static_cast<std::size_t>(V));
+        model.forward_decode_batch(tokens.data(), static_cast<int64_t>(n), batch_caches.data(), batch_logits.data());
+        // Completions sample independently (in parallel unless this group
+        // already has its own thread); each draws from its own generator.
+        goes_on.assign(n, 0);
+        pool.parallel_for(n, [&](std::size_t begin, std::size_t end) {
+          for (std::size_t b = begin; b < end; ++b) {
+            const std::size_t i = running[b];
+            const std::span<const float> row(batch_logits.data() + b * static_cast<std::size_t>(V),
+                                             static_cast<std::size_t>(V));
+            tokens[b] = samplers[i].sample(row, contexts[i]);
+            goes_on[b] = accept(i, tokens[b]);
+          }
+        });
+        std::size_t kept = 0;
+        for (std::size_t b = 0; b < n; ++b) {
+          if (!goes_on[b]) continue;
+          running[kept] = running[b];
+          tokens[kept] = tokens[b];
+          ++kept;
         }
+        running.resize(kept);
+        tokens.resize(kept);
       }
-    });
-    std::size_t kept = 0;
-    for (std::size_t b = 0; b < n; ++b) {
-      if (!goes_on[b]) continue;
-      active[kept] = active[b];
-      next_tokens[kept] = next_tokens[b];
-      ++kept;
     }
-    active.resize(kept);
-    next_tokens.resize(kept);
-  }
+  });
   for (std::size_t i = 0; i < total; ++i) caches[i].reset();
   if (stats) {
     const auto end = clock::now();

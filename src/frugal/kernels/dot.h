@@ -26,7 +26,7 @@ void dot4_bf16_f32_at(SimdLevel level, const uint8_t* w, std::size_t stride, con
 // times a decode batch. Each output is bit-identical to dot_f32(x_t, row_r, n),
 // so a row gives the same numbers whether its inputs come one at a time or in
 // a batch; a row's loads are shared by up to kMaxDotInputs inputs.
-inline constexpr int kMaxDotInputs = 8;
+inline constexpr int kMaxDotInputs = 4;
 void dot_rows_inputs_f32(const float* w, int64_t rows, const float* x, int64_t x_stride, int64_t inputs, int64_t n,
                          float* y, int64_t y_stride);
 void dot_rows_inputs_f32_at(SimdLevel level, const float* w, int64_t rows, const float* x, int64_t x_stride,

@@ -91,14 +91,26 @@ void prepare_training_runtime() {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
-void select_fast_blas_kernel(char** argv) {
-  if (simd_level() < SimdLevel::Avx512 || std::getenv("FRUGAL_BLAS_REEXECUTED") != nullptr) return;
-  const std::string core = openblas_get_corename();
-  for (const char* avx512_core : {"kylakex", "ooperlake", "apphire"})
-    if (core.find(avx512_core) != std::string::npos) return;
-  setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
-  setenv("FRUGAL_BLAS_REEXECUTED", "1", 1);  // never loop, whatever the library then reports
-  execv("/proc/self/exe", argv);             // only returns on failure: carry on as we are
+void configure_blas_at_startup(char** argv) {
+  if (std::getenv("FRUGAL_BLAS_REEXECUTED") != nullptr) return;  // never loop, whatever the library then reports
+  bool reexecute = false;
+  if (std::getenv("OPENBLAS_NUM_THREADS") == nullptr) {
+    setenv("OPENBLAS_NUM_THREADS", "1", 1);
+    reexecute = true;
+  }
+  if (simd_level() >= SimdLevel::Avx512) {
+    const std::string core = openblas_get_corename();
+    bool has_avx512 = false;
+    for (const char* avx512_core : {"kylakex", "ooperlake", "apphire"})
+      has_avx512 = has_avx512 || core.find(avx512_core) != std::string::npos;
+    if (!has_avx512) {
+      setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+      reexecute = true;
+    }
+  }
+  if (!reexecute) return;
+  setenv("FRUGAL_BLAS_REEXECUTED", "1", 1);
+  execv("/proc/self/exe", argv);  // only returns on failure: carry on as we are
 }
 
 }  // namespace frugal

@@ -29,13 +29,16 @@ void gemm_on_this_thread(bool trans_a, bool trans_b, int64_t M, int64_t N, int64
 // memory stays in the heap for the next step.
 void prepare_training_runtime();
 
-// Debian's OpenBLAS 0.3.21 does not recognise recent AVX-512 CPUs (AMD Zen 4
-// among them) and falls back to its AVX2 "Haswell" kernels, as it does when
-// OPENBLAS_CORETYPE=Haswell is set system-wide; its AVX-512 kernels run twice
-// as fast. Call at the top of main(): when frugal's SIMD level is AVX-512
-// (FRUGAL_CPU caps it) and OpenBLAS chose a kernel without AVX-512, the
-// program re-executes itself once with OPENBLAS_CORETYPE=SkylakeX (the
-// library reads it only when loaded). Returns normally in every other case.
-void select_fast_blas_kernel(char** argv);
+// Call at the top of main(). OpenBLAS reads its settings only when it is
+// loaded, so when one of these is needed the program re-executes itself once
+// with them set; it returns normally in every other case.
+// - OPENBLAS_NUM_THREADS=1 (unless the user set it): our pool splits every
+//   product, and OpenBLAS's own threads, started at load, spin for a while
+//   (a third of a core on this 2-core VM) and contend with the pool.
+// - OPENBLAS_CORETYPE=SkylakeX when frugal's SIMD level is AVX-512 (FRUGAL_CPU
+//   caps it) and OpenBLAS chose a kernel without it: Debian's OpenBLAS 0.3.21
+//   does not recognise recent AVX-512 CPUs (AMD Zen 4 among them) and falls
+//   back to its AVX2 "Haswell" kernels, which run half as fast.
+void configure_blas_at_startup(char** argv);
 
 }  // namespace frugal

@@ -1,0 +1,133 @@
+// The latent attention kernel at every SIMD level against a double-precision
+// evaluation of its three equations, over head counts and sizes that leave
+// partial head groups, partial vectors and more than one tile of positions.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "frugal/core/cpu_features.h"
+#include "frugal/kernels/latent_attention.h"
+
+namespace frugal {
+namespace {
+
+struct Case {
+  int heads;
+  int64_t positions, latent_dim, rope_dim;
+};
+
+struct Inputs {
+  std::vector<float> q_latent, q_rope, latents, rope_keys;
+  int64_t q_rope_stride;
+};
+
+Inputs random_inputs(const Case& c, std::mt19937& rng) {
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  Inputs in;
+  in.q_rope_stride = c.rope_dim + 3;  // rope queries sit inside wider per-head rows
+  in.q_latent.resize(c.heads * c.latent_dim);
+  in.q_rope.resize(c.heads * in.q_rope_stride);
+  in.latents.resize(c.positions * c.latent_dim);
+  in.rope_keys.resize(c.positions * c.rope_dim);
+  for (auto* v : {&in.q_latent, &in.q_rope, &in.latents, &in.rope_keys})
+    for (float& x : *v) x = normal(rng);
+  return in;
+}
+
+LatentAttentionArgs arguments(const Case& c, const Inputs& in, float scale, std::vector<float>& p,
+                              std::vector<float>& out) {
+  p.assign(c.heads * c.positions, 0.0f);
+  out.assign(c.heads * c.latent_dim, -7.0f);  // the kernel must overwrite, not accumulate
+  LatentAttentionArgs a;
+  a.heads = c.heads;
+  a.positions = c.positions;
+  a.latent_dim = c.latent_dim;
+  a.rope_dim = c.rope_dim;
+  a.scale = scale;
+  a.q_latent = in.q_latent.data();
+  a.q_rope = in.q_rope.data();
+  a.q_rope_stride = in.q_rope_stride;
+  a.latents = in.latents.data();
+  a.rope_keys = in.rope_keys.data();
+  a.probabilities = p.data();
+  a.out = out.data();
+  return a;
+}
+
+// out[h] in double precision.
+std::vector<double> reference(const Case& c, const Inputs& in, double scale) {
+  std::vector<double> out(c.heads * c.latent_dim, 0.0);
+  for (int h = 0; h < c.heads; ++h) {
+    std::vector<double> score(c.positions);
+    for (int64_t t = 0; t < c.positions; ++t) {
+      double s = 0;
+      for (int64_t i = 0; i < c.latent_dim; ++i)
+        s += static_cast<double>(in.q_latent[h * c.latent_dim + i]) * in.latents[t * c.latent_dim + i];
+      for (int64_t i = 0; i < c.rope_dim; ++i)
+        s += static_cast<double>(in.q_rope[h * in.q_rope_stride + i]) * in.rope_keys[t * c.rope_dim + i];
+      score[t] = s * scale;
+    }
+    const double top = *std::max_element(score.begin(), score.end());
+    double sum = 0;
+    for (double& s : score) sum += (s = std::exp(s - top));
+    for (int64_t t = 0; t < c.positions; ++t)
+      for (int64_t i = 0; i < c.latent_dim; ++i)
+        out[h * c.latent_dim + i] += score[t] / sum * in.latents[t * c.latent_dim + i];
+  }
+  return out;
+}
+
+TEST(LatentAttentionTest, EveryLevelMatchesTheDoublePrecisionEquations) {
+  std::mt19937 rng(17);
+  const std::vector<Case> cases = {
+      {4, 1, 32, 16},     // one position: the output is that row
+      {4, 97, 32, 16},    // the bundled model's shapes
+      {5, 300, 40, 8},    // a partial head group, partial vectors, two tiles of positions
+      {1, 33, 17, 3},     // odd sizes everywhere
+      {16, 520, 512, 64}  // DeepSeek's latent sizes, three tiles
+  };
+  std::vector<SimdLevel> levels = {SimdLevel::Portable};
+  if (hardware_simd_level() >= SimdLevel::Avx2) levels.push_back(SimdLevel::Avx2);
+  if (hardware_simd_level() >= SimdLevel::Avx512) levels.push_back(SimdLevel::Avx512);
+  for (const Case& c : cases) {
+    const Inputs in = random_inputs(c, rng);
+    const float scale = 0.5f / std::sqrt(static_cast<float>(c.latent_dim + c.rope_dim));
+    const std::vector<double> expected = reference(c, in, scale);
+    for (SimdLevel level : levels) {
+      std::vector<float> p, out;
+      latent_attention_at(level, arguments(c, in, scale, p, out));
+      for (int h = 0; h < c.heads; ++h) {
+        double total = 0;
+        for (int64_t t = 0; t < c.positions; ++t) total += p[h * c.positions + t];
+        EXPECT_NEAR(total, 1.0, 1e-5) << "probabilities of head " << h << " at " << to_string(level);
+      }
+      for (std::size_t i = 0; i < out.size(); ++i)
+        ASSERT_NEAR(out[i], expected[i], 2e-5 * (1.0 + std::fabs(expected[i])))
+            << "heads " << c.heads << " positions " << c.positions << " value " << i << " at " << to_string(level);
+    }
+  }
+}
+
+TEST(LatentAttentionTest, ExtremeScoresGiveFiniteProbabilities) {
+  // Scores hundreds apart: exp must neither overflow nor turn the softmax into NaN.
+  const Case c{2, 20, 16, 16};
+  std::mt19937 rng(3);
+  Inputs in = random_inputs(c, rng);
+  for (float& v : in.q_latent) v *= 40.0f;
+  std::vector<SimdLevel> levels = {SimdLevel::Portable};
+  if (hardware_simd_level() >= SimdLevel::Avx512) levels.push_back(SimdLevel::Avx512);
+  const std::vector<double> expected = reference(c, in, 1.0);
+  for (SimdLevel level : levels) {
+    std::vector<float> p, out;
+    latent_attention_at(level, arguments(c, in, 1.0f, p, out));
+    for (float v : p) ASSERT_TRUE(std::isfinite(v) && v >= 0.0f && v <= 1.0f) << to_string(level);
+    for (std::size_t i = 0; i < out.size(); ++i)
+      ASSERT_NEAR(out[i], expected[i], 1e-4 * (1.0 + std::fabs(expected[i]))) << to_string(level);
+  }
+}
+
+}  // namespace
+}  // namespace frugal
