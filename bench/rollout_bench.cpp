@@ -4,7 +4,7 @@
 //                 [--only batched|alone]   (one side only, for profiling)
 // Every completion runs the full --tokens (no stop tokens), so both sides
 // generate the same number of tokens. Prints the median tokens/s of each and
-// their ratio.
+// the median of the ratios of alternating pairs.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -44,30 +44,38 @@ int main(int argc, char** argv) {
     for (int i = 0; i < prompt_length; ++i) prompt.push_back((i * 7919 + 11) % model.config().vocab_size);
     BatchGenerationOptions options;
     options.max_new_tokens = tokens;
-    auto tokens_per_s = [&](bool batched) {
-      std::vector<double> rates;
-      for (int r = 0; r < repeats; ++r) {
+    // One measurement of each side, generated tokens per second.
+    auto measure = [&](bool batched, int r) {
+      const auto begin = std::chrono::steady_clock::now();
+      int64_t generated = 0;
+      if (batched) {
         options.sampling.seed = static_cast<uint64_t>(r);
-        const auto begin = std::chrono::steady_clock::now();
-        int64_t generated = 0;
-        if (batched) {
-          for (const Completion& c : generate_batch(model, {prompt}, group, options)) generated += c.tokens.size();
-        } else {
-          for (int g = 0; g < group; ++g) {
-            options.sampling.seed = static_cast<uint64_t>(r * group + g);
-            for (const Completion& c : generate_batch(model, {prompt}, 1, options)) generated += c.tokens.size();
-          }
+        for (const Completion& c : generate_batch(model, {prompt}, group, options)) generated += c.tokens.size();
+      } else {
+        for (int g = 0; g < group; ++g) {
+          options.sampling.seed = static_cast<uint64_t>(r * group + g);
+          for (const Completion& c : generate_batch(model, {prompt}, 1, options)) generated += c.tokens.size();
         }
-        rates.push_back(generated / std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count());
       }
-      std::sort(rates.begin(), rates.end());
-      return rates[rates.size() / 2];
+      return generated / std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
     };
-    const double alone = only == "batched" ? 0.0 : tokens_per_s(false);
-    const double batched = only == "alone" ? 0.0 : tokens_per_s(true);
-    std::printf("%s, %d threads; prompt %d tokens, %d completions of %d tokens\n", describe_cpu().c_str(),
-                ThreadPool::global().num_threads(), prompt_length, group, tokens);
-    std::printf("one at a time: %.0f tokens/s; batched: %.0f tokens/s; ratio %.2fx\n", alone, batched, batched / alone);
+    // The two sides alternate, so that the speed of a shared VM, which drifts
+    // by up to 1.5x over seconds, weighs on both alike; each pair gives a ratio.
+    std::vector<double> alone, batched, ratios;
+    for (int r = 0; r < repeats; ++r) {
+      if (only != "batched") alone.push_back(measure(false, r));
+      if (only != "alone") batched.push_back(measure(true, r));
+      if (only.empty()) ratios.push_back(batched.back() / alone.back());
+    }
+    auto median = [](std::vector<double> v) {
+      if (v.empty()) return 0.0;
+      std::sort(v.begin(), v.end());
+      return v[v.size() / 2];
+    };
+    std::printf("%s, %d threads; prompt %d tokens, %d completions of %d tokens, %d alternating repeats\n",
+                describe_cpu().c_str(), ThreadPool::global().num_threads(), prompt_length, group, tokens, repeats);
+    std::printf("one at a time: %.0f tokens/s; batched: %.0f tokens/s (medians); median ratio %.2fx\n",
+                median(alone), median(batched), median(ratios));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "rollout_bench: %s\n", e.what());
     return 1;
