@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "frugal/core/error.h"
-#include "frugal/kernels/intrinsics.h"
+#include "frugal/kernels/simd_math.h"
 
 namespace frugal {
 namespace {
@@ -79,33 +79,7 @@ __attribute__((target("avx2,fma"))) float dot_bf16_f32_avx2(const uint8_t* w, co
   return sum;
 }
 
-#define FRUGAL_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
 
-// The lane sums of four vectors: lane i is added to lane i + 8, then i + 4,
-// i + 2 and i + 1, each vector on its own, so every sum is what
-// reduce_add_avx512 gives for that vector alone, bit for bit, while the
-// shuffles are shared four ways.
-FRUGAL_AVX512 inline __m128 reduce_add4_avx512(__m512 a, __m512 b, __m512 c, __m512 d) {
-  const __m512 ab = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
-  const __m512 cd = _mm512_add_ps(_mm512_shuffle_f32x4(c, d, 0x44), _mm512_shuffle_f32x4(c, d, 0xEE));
-  // [a, b, c, d] by 128-bit lane, each lane holding its vector's 4 partial sums
-  const __m512 quarters = _mm512_add_ps(_mm512_shuffle_f32x4(ab, cd, 0x88), _mm512_shuffle_f32x4(ab, cd, 0xDD));
-  const __m512 halves = _mm512_add_ps(quarters, _mm512_permute_ps(quarters, _MM_SHUFFLE(1, 0, 3, 2)));
-  const __m512 sums = _mm512_add_ps(halves, _mm512_permute_ps(halves, _MM_SHUFFLE(2, 3, 0, 1)));
-  return _mm512_castps512_ps128(_mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), sums));
-}
-
-FRUGAL_AVX512 inline float reduce_add_avx512(__m512 v) {
-  const __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
-  const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
-  const __m128 s2 = _mm_add_ps(s4, _mm_permute_ps(s4, _MM_SHUFFLE(1, 0, 3, 2)));
-  return _mm_cvtss_f32(_mm_add_ps(s2, _mm_permute_ps(s2, _MM_SHUFFLE(2, 3, 0, 1))));
-}
-
-FRUGAL_AVX512 inline __mmask16 lanes_left(int64_t remaining) {
-  if (remaining >= 16) return 0xFFFF;
-  return remaining <= 0 ? 0 : static_cast<__mmask16>((1u << remaining) - 1);
-}
 
 // One step of dot_block_f32_avx512: 32 values from i into s0 and s1, the
 // lanes that the masks leave off (past n, in the last step) read as zero.

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "frugal/kernels/intrinsics.h"
+#include "frugal/kernels/simd_math.h"
 
 namespace frugal {
 namespace {
@@ -48,40 +48,18 @@ void latent_attention_portable(const LatentAttentionArgs& a) {
 }
 
 #if defined(__x86_64__)
-#define FRUGAL_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
-
 // Positions per tile: a tile's rows (256 x 576 floats at DeepSeek's sizes,
 // 576 KiB) stay in L2 while every head group passes over them.
 constexpr int64_t kTilePositions = 256;
 constexpr int kMaxGroup = 4;  // heads per pass: 4 accumulators per row chunk
-
-FRUGAL_AVX512 inline __mmask16 lanes_left(int64_t remaining) {
-  if (remaining >= 16) return 0xFFFF;
-  return remaining <= 0 ? 0 : static_cast<__mmask16>((1u << remaining) - 1);
-}
-
-// e^x: x = n ln2 + f with |f| <= ln2/2, e^f by its Taylor polynomial to
-// degree 7 (truncation error below 1e-8 relative), times 2^n by scalef.
-// Inputs are clamped to [-104, 88.7], where e^x is 0 or finite in float.
-FRUGAL_AVX512 inline __m512 exp_avx512(__m512 x) {
-  x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.72f)), _mm512_set1_ps(-104.0f));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 f = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);  // ln2 in two parts: exact n * high
-  f = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), f);
-  __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
-  for (const float c : {1.0f / 720.0f, 1.0f / 120.0f, 1.0f / 24.0f, 1.0f / 6.0f, 0.5f, 1.0f, 1.0f})
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(c));
-  return _mm512_scalef_ps(p, n);
-}
 
 // probabilities[h][t] = score for heads [h0, h0 + H) and positions [t0, t1).
 template <int H>
 FRUGAL_AVX512 void scores_avx512(const LatentAttentionArgs& a, int h0, int64_t t0, int64_t t1) {
   const int64_t T = a.positions, r = a.latent_dim, dr = a.rope_dim;
   for (int64_t t = t0; t < t1; ++t) {
-    __m512 acc[H];
-    for (int j = 0; j < H; ++j) acc[j] = _mm512_setzero_ps();
+    __m512 acc[kMaxGroup];  // heads past H stay zero
+    for (int j = 0; j < kMaxGroup; ++j) acc[j] = _mm512_setzero_ps();
     const float* latent = a.latents + t * r;
     for (int64_t i = 0; i < r; i += 16) {
       const __mmask16 m = lanes_left(r - i);
@@ -96,7 +74,9 @@ FRUGAL_AVX512 void scores_avx512(const LatentAttentionArgs& a, int h0, int64_t t
       for (int j = 0; j < H; ++j)
         acc[j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a.q_rope + (h0 + j) * a.q_rope_stride + i), x, acc[j]);
     }
-    for (int j = 0; j < H; ++j) a.probabilities[(h0 + j) * T + t] = _mm512_reduce_add_ps(acc[j]) * a.scale;
+    float sums[kMaxGroup];
+    _mm_storeu_ps(sums, reduce_add4_avx512(acc[0], acc[1], acc[2], acc[3]));
+    for (int j = 0; j < H; ++j) a.probabilities[(h0 + j) * T + t] = sums[j] * a.scale;
   }
 }
 
@@ -114,7 +94,7 @@ FRUGAL_AVX512 void softmax_row_avx512(float* p, int64_t n) {
     _mm512_mask_storeu_ps(p + t, m, e);
     sum = _mm512_mask_add_ps(sum, m, sum, e);
   }
-  const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+  const __m512 inv = _mm512_set1_ps(1.0f / reduce_add_avx512(sum));
   for (int64_t t = 0; t < n; t += 16) {
     const __mmask16 m = lanes_left(n - t);
     _mm512_mask_storeu_ps(p + t, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, p + t), inv));

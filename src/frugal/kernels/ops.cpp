@@ -3,14 +3,48 @@
 #include <cmath>
 
 #include "frugal/kernels/dot.h"
+#include "frugal/kernels/simd_math.h"
 
 namespace frugal {
+namespace {
+
+#if defined(__x86_64__)
+FRUGAL_AVX512 void axpy_avx512(float alpha, const float* x, float* y, int64_t n) {
+  const __m512 a = _mm512_set1_ps(alpha);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = lanes_left(n - i);
+    _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
+  }
+}
+
+FRUGAL_AVX512 void silu_mul_avx512(float* gate, const float* up, int64_t n) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = lanes_left(n - i);
+    const __m512 g = _mm512_maskz_loadu_ps(m, gate + i);
+    const __m512 sigmoid_denominator = _mm512_add_ps(one, exp_avx512(_mm512_sub_ps(_mm512_setzero_ps(), g)));
+    _mm512_mask_storeu_ps(gate + i, m,
+                          _mm512_mul_ps(_mm512_div_ps(g, sigmoid_denominator), _mm512_maskz_loadu_ps(m, up + i)));
+  }
+}
+#endif
+
+}  // namespace
 
 float dot(const float* a, const float* b, int64_t n) { return dot_f32(a, b, n); }
 
-void axpy(float alpha, const float* x, float* y, int64_t n) {
+void axpy_at(SimdLevel level, float alpha, const float* x, float* y, int64_t n) {
+#if defined(__x86_64__)
+  if (level == SimdLevel::Avx512) {
+    axpy_avx512(alpha, x, y, n);
+    return;
+  }
+#endif
+  (void)level;
   for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
 }
+
+void axpy(float alpha, const float* x, float* y, int64_t n) { axpy_at(simd_level(), alpha, x, y, n); }
 
 void rms_norm(const float* x, const float* weight, int64_t rows, int64_t dim, float eps,
               float* out) {
@@ -23,12 +57,21 @@ void rms_norm(const float* x, const float* weight, int64_t rows, int64_t dim, fl
   }
 }
 
-void silu_mul(float* gate, const float* up, int64_t n) {
+void silu_mul_at(SimdLevel level, float* gate, const float* up, int64_t n) {
+#if defined(__x86_64__)
+  if (level == SimdLevel::Avx512) {
+    silu_mul_avx512(gate, up, n);
+    return;
+  }
+#endif
+  (void)level;
   for (int64_t i = 0; i < n; ++i) {
     const float g = gate[i];
     gate[i] = g / (1.0f + std::exp(-g)) * up[i];
   }
 }
+
+void silu_mul(float* gate, const float* up, int64_t n) { silu_mul_at(simd_level(), gate, up, n); }
 
 void softmax(float* x, int64_t n) {
   float max_value = -INFINITY;

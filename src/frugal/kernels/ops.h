@@ -1,12 +1,16 @@
 #pragma once
 // Model-agnostic element-wise and row-wise operations on float32 arrays.
+// The _at variants run one SIMD level (tests compare each with portable).
 #include <cstdint>
+
+#include "frugal/core/cpu_features.h"
 
 namespace frugal {
 
 float dot(const float* a, const float* b, int64_t n);
 // y += alpha * x
 void axpy(float alpha, const float* x, float* y, int64_t n);
+void axpy_at(SimdLevel level, float alpha, const float* x, float* y, int64_t n);
 
 // out[r] = x[r] / sqrt(mean(x[r]^2) + eps) * weight, for `rows` rows of
 // width `dim`; out may equal x.
@@ -15,6 +19,7 @@ void rms_norm(const float* x, const float* weight, int64_t rows, int64_t dim, fl
 
 // gate[i] = silu(gate[i]) * up[i]
 void silu_mul(float* gate, const float* up, int64_t n);
+void silu_mul_at(SimdLevel level, float* gate, const float* up, int64_t n);
 
 // Numerically stable softmax in place.
 void softmax(float* x, int64_t n);
