@@ -56,5 +56,24 @@ TEST(OpsTest, SiluMulAtEveryLevel) {
   }
 }
 
+TEST(OpsTest, ExpInPlaceAtEveryLevel) {
+  std::vector<float> x0;
+  for (float v = -110.0f; v <= 88.0f; v += 0.37f) x0.push_back(v);
+  x0.push_back(-INFINITY);
+  x0.push_back(0.0f);
+  for (SimdLevel level : available_levels()) {
+    std::vector<float> x = x0;
+    exp_in_place_at(level, x.data(), static_cast<int64_t>(x.size()));
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      const double expected = std::exp(static_cast<double>(x0[i]));
+      if (expected < 1e-37) {  // the float range's far end: zero or a tiny value, never negative or NaN
+        ASSERT_TRUE(x[i] >= 0.0f && x[i] < 1e-36f) << x0[i] << " at " << to_string(level);
+        continue;
+      }
+      ASSERT_NEAR(x[i], expected, 3e-7 * expected) << x0[i] << " at " << to_string(level);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace frugal

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "frugal/core/error.h"
+#include "frugal/kernels/ops.h"
 
 namespace frugal {
 namespace {
@@ -108,7 +109,13 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
   if (max_logit == kInf) {  // +inf logits share all the mass equally
     for (Candidate& c : pool_) sum += c.p = c.p == kInf ? 1.0 : 0.0;
   } else {
-    for (Candidate& c : pool_) sum += c.p = std::exp(c.p - max_logit);
+    // e^(logit - max) in float through the vector kernel: the draw needs
+    // relative precision near 1e-7, not double's, and a scalar double exp per
+    // token of the vocabulary was a tenth of a small model's decode step.
+    exponents_.resize(pool_.size());
+    for (std::size_t i = 0; i < pool_.size(); ++i) exponents_[i] = static_cast<float>(pool_[i].p - max_logit);
+    exp_in_place(exponents_.data(), static_cast<int64_t>(exponents_.size()));
+    for (std::size_t i = 0; i < pool_.size(); ++i) sum += pool_[i].p = exponents_[i];
   }
   double p_max = 0.0;
   for (Candidate& c : pool_) p_max = std::max(p_max, c.p /= sum);

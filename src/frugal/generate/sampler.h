@@ -98,6 +98,7 @@ class Sampler {
   std::vector<double> work_;      // [vocab] penalised logits
   std::vector<uint32_t> counts_;  // [vocab] occurrences in the context; all 0 between calls
   std::vector<Candidate> pool_;   // candidate tokens
+  std::vector<float> exponents_;  // scratch for the softmax
 };
 
 }  // namespace frugal

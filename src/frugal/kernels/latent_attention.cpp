@@ -23,7 +23,7 @@ void softmax_row_portable(float* p, int64_t n) {
 void latent_attention_portable(const LatentAttentionArgs& a) {
   const int64_t T = a.positions, r = a.latent_dim, dr = a.rope_dim;
   for (int h = 0; h < a.heads; ++h) {
-    const float* q_latent = a.q_latent + h * r;
+    const float* q_latent = a.q_latent + h * a.q_latent_stride;
     const float* q_rope = a.q_rope + h * a.q_rope_stride;
     float* p = a.probabilities + h * T;
     for (int64_t t = 0; t < T; ++t) {
@@ -36,12 +36,12 @@ void latent_attention_portable(const LatentAttentionArgs& a) {
     }
     softmax_row_portable(p, T);
   }
-  std::fill_n(a.out, a.heads * r, 0.0f);
+  for (int h = 0; h < a.heads; ++h) std::fill_n(a.out + h * a.out_stride, r, 0.0f);
   for (int64_t t = 0; t < T; ++t) {
     const float* latent = a.latents + t * r;
     for (int h = 0; h < a.heads; ++h) {
       const float weight = a.probabilities[h * T + t];
-      float* out = a.out + h * r;
+      float* out = a.out + h * a.out_stride;
       for (int64_t i = 0; i < r; ++i) out[i] += weight * latent[i];
     }
   }
@@ -65,7 +65,7 @@ FRUGAL_AVX512 void scores_avx512(const LatentAttentionArgs& a, int h0, int64_t t
       const __mmask16 m = lanes_left(r - i);
       const __m512 x = _mm512_maskz_loadu_ps(m, latent + i);
       for (int j = 0; j < H; ++j)
-        acc[j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a.q_latent + (h0 + j) * r + i), x, acc[j]);
+        acc[j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a.q_latent + (h0 + j) * a.q_latent_stride + i), x, acc[j]);
     }
     const float* key = a.rope_keys + t * dr;
     for (int64_t i = 0; i < dr; i += 16) {
@@ -79,6 +79,52 @@ FRUGAL_AVX512 void scores_avx512(const LatentAttentionArgs& a, int h0, int64_t t
     for (int j = 0; j < H; ++j) a.probabilities[(h0 + j) * T + t] = sums[j] * a.scale;
   }
 }
+
+// The same for queries short enough to stay in registers (C = latent plus
+// rope vectors, at most 4, as in small models: 32 + 16 values): per position
+// only the cached row is loaded.
+template <int H, int C>
+FRUGAL_AVX512 void scores_resident_avx512(const LatentAttentionArgs& a, int h0, int64_t t0, int64_t t1) {
+  const int64_t T = a.positions, r = a.latent_dim;
+  const int latent_vectors = static_cast<int>((r + 15) / 16);
+  const float* base[C];  // vector c of position t at base[c] + t * stride[c]
+  int64_t stride[C];
+  __mmask16 mask[C];
+  __m512 q[H][C];
+  for (int c = 0; c < C; ++c) {
+    const bool latent = c < latent_vectors;
+    const int64_t offset = 16 * (latent ? c : c - latent_vectors), width = latent ? r : a.rope_dim;
+    base[c] = (latent ? a.latents : a.rope_keys) + offset;
+    stride[c] = width;
+    mask[c] = lanes_left(width - offset);
+    for (int j = 0; j < H; ++j)
+      q[j][c] = _mm512_maskz_loadu_ps(mask[c], latent ? a.q_latent + (h0 + j) * a.q_latent_stride + offset
+                                                      : a.q_rope + (h0 + j) * a.q_rope_stride + offset);
+  }
+  for (int64_t t = t0; t < t1; ++t) {
+    __m512 acc[kMaxGroup];  // heads past H stay zero
+    for (int j = 0; j < kMaxGroup; ++j) acc[j] = _mm512_setzero_ps();
+    for (int c = 0; c < C; ++c) {
+      const __m512 x = _mm512_maskz_loadu_ps(mask[c], base[c] + t * stride[c]);
+      for (int j = 0; j < H; ++j) acc[j] = _mm512_fmadd_ps(q[j][c], x, acc[j]);
+    }
+    float sums[kMaxGroup];
+    _mm_storeu_ps(sums, reduce_add4_avx512(acc[0], acc[1], acc[2], acc[3]));
+    for (int j = 0; j < H; ++j) a.probabilities[(h0 + j) * T + t] = sums[j] * a.scale;
+  }
+}
+
+template <int H>
+FRUGAL_AVX512 void scores_group_avx512(const LatentAttentionArgs& a, int h0, int64_t t0, int64_t t1) {
+  switch ((a.latent_dim + 15) / 16 + (a.rope_dim + 15) / 16) {
+    case 1: scores_resident_avx512<H, 1>(a, h0, t0, t1); return;
+    case 2: scores_resident_avx512<H, 2>(a, h0, t0, t1); return;
+    case 3: scores_resident_avx512<H, 3>(a, h0, t0, t1); return;
+    case 4: scores_resident_avx512<H, 4>(a, h0, t0, t1); return;
+    default: scores_avx512<H>(a, h0, t0, t1); return;
+  }
+}
+
 
 FRUGAL_AVX512 void softmax_row_avx512(float* p, int64_t n) {
   __m512 max_lanes = _mm512_set1_ps(-INFINITY);
@@ -110,7 +156,7 @@ FRUGAL_AVX512 void weighted_sum_avx512(const LatentAttentionArgs& a, int h0, int
   for (int k = 0; k < C; ++k) m[k] = lanes_left(r - i0 - 16 * k);
   __m512 acc[H][C];
   for (int j = 0; j < H; ++j)
-    for (int k = 0; k < C; ++k) acc[j][k] = _mm512_maskz_loadu_ps(m[k], a.out + (h0 + j) * r + i0 + 16 * k);
+    for (int k = 0; k < C; ++k) acc[j][k] = _mm512_maskz_loadu_ps(m[k], a.out + (h0 + j) * a.out_stride + i0 + 16 * k);
   for (int64_t t = t0; t < t1; ++t) {
     const float* latent = a.latents + t * r + i0;
     __m512 x[C];
@@ -121,7 +167,7 @@ FRUGAL_AVX512 void weighted_sum_avx512(const LatentAttentionArgs& a, int h0, int
     }
   }
   for (int j = 0; j < H; ++j)
-    for (int k = 0; k < C; ++k) _mm512_mask_storeu_ps(a.out + (h0 + j) * r + i0 + 16 * k, m[k], acc[j][k]);
+    for (int k = 0; k < C; ++k) _mm512_mask_storeu_ps(a.out + (h0 + j) * a.out_stride + i0 + 16 * k, m[k], acc[j][k]);
 }
 
 // The latent row split into blocks of 4, 2 or 1 vectors (the last one masked).
@@ -148,15 +194,15 @@ FRUGAL_AVX512 void latent_attention_avx512(const LatentAttentionArgs& a) {
     const int64_t t1 = std::min(T, t0 + kTilePositions);
     for (int h0 = 0; h0 < a.heads; h0 += kMaxGroup) {
       switch (std::min(kMaxGroup, a.heads - h0)) {
-        case 1: scores_avx512<1>(a, h0, t0, t1); break;
-        case 2: scores_avx512<2>(a, h0, t0, t1); break;
-        case 3: scores_avx512<3>(a, h0, t0, t1); break;
-        default: scores_avx512<4>(a, h0, t0, t1); break;
+        case 1: scores_group_avx512<1>(a, h0, t0, t1); break;
+        case 2: scores_group_avx512<2>(a, h0, t0, t1); break;
+        case 3: scores_group_avx512<3>(a, h0, t0, t1); break;
+        default: scores_group_avx512<4>(a, h0, t0, t1); break;
       }
     }
   }
   for (int h = 0; h < a.heads; ++h) softmax_row_avx512(a.probabilities + h * T, T);
-  std::fill_n(a.out, a.heads * a.latent_dim, 0.0f);
+  for (int h = 0; h < a.heads; ++h) std::fill_n(a.out + h * a.out_stride, a.latent_dim, 0.0f);
   for (int64_t t0 = 0; t0 < T; t0 += kTilePositions) {
     const int64_t t1 = std::min(T, t0 + kTilePositions);
     for (int h0 = 0; h0 < a.heads; h0 += kMaxGroup) {
@@ -174,9 +220,12 @@ FRUGAL_AVX512 void latent_attention_avx512(const LatentAttentionArgs& a) {
 
 }  // namespace
 
-void latent_attention_at(SimdLevel level, const LatentAttentionArgs& args) {
-  if (args.positions < 1 || args.heads < 1) {  // nothing to attend to: a zero output, not 0/0
-    std::fill_n(args.out, std::max(args.heads, 0) * args.latent_dim, 0.0f);
+void latent_attention_at(SimdLevel level, const LatentAttentionArgs& packed_or_strided) {
+  LatentAttentionArgs args = packed_or_strided;
+  if (args.q_latent_stride == 0) args.q_latent_stride = args.latent_dim;
+  if (args.out_stride == 0) args.out_stride = args.latent_dim;
+  if (args.positions < 1) {  // nothing to attend to: a zero output, not 0/0
+    for (int h = 0; h < args.heads; ++h) std::fill_n(args.out + h * args.out_stride, args.latent_dim, 0.0f);
     return;
   }
 #if defined(__x86_64__)

@@ -20,13 +20,15 @@ struct LatentAttentionArgs {
   int64_t latent_dim = 0;  // kv_lora_rank
   int64_t rope_dim = 0;    // qk_rope_head_dim
   float scale = 1.0f;
-  const float* q_latent = nullptr;  // [heads, latent_dim]
+  const float* q_latent = nullptr;  // head h's latent query at q_latent + h * q_latent_stride
+  int64_t q_latent_stride = 0;      // 0: latent_dim (packed)
   const float* q_rope = nullptr;    // head h's rope query at q_rope + h * q_rope_stride
   int64_t q_rope_stride = 0;
   const float* latents = nullptr;    // [positions, latent_dim]
   const float* rope_keys = nullptr;  // [positions, rope_dim]
   float* probabilities = nullptr;    // scratch [heads, positions]; p on return
-  float* out = nullptr;              // [heads, latent_dim]
+  float* out = nullptr;              // head h's output at out + h * out_stride
+  int64_t out_stride = 0;            // 0: latent_dim (packed)
 };
 
 void latent_attention(const LatentAttentionArgs& args);

@@ -27,6 +27,13 @@ FRUGAL_AVX512 void silu_mul_avx512(float* gate, const float* up, int64_t n) {
                           _mm512_mul_ps(_mm512_div_ps(g, sigmoid_denominator), _mm512_maskz_loadu_ps(m, up + i)));
   }
 }
+
+FRUGAL_AVX512 void exp_in_place_avx512(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = lanes_left(n - i);
+    _mm512_mask_storeu_ps(x + i, m, exp_avx512(_mm512_maskz_loadu_ps(m, x + i)));
+  }
+}
 #endif
 
 }  // namespace
@@ -72,6 +79,19 @@ void silu_mul_at(SimdLevel level, float* gate, const float* up, int64_t n) {
 }
 
 void silu_mul(float* gate, const float* up, int64_t n) { silu_mul_at(simd_level(), gate, up, n); }
+
+void exp_in_place_at(SimdLevel level, float* x, int64_t n) {
+#if defined(__x86_64__)
+  if (level == SimdLevel::Avx512) {
+    exp_in_place_avx512(x, n);
+    return;
+  }
+#endif
+  (void)level;
+  for (int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i]);
+}
+
+void exp_in_place(float* x, int64_t n) { exp_in_place_at(simd_level(), x, n); }
 
 void softmax(float* x, int64_t n) {
   float max_value = -INFINITY;

@@ -21,6 +21,10 @@ void rms_norm(const float* x, const float* weight, int64_t rows, int64_t dim, fl
 void silu_mul(float* gate, const float* up, int64_t n);
 void silu_mul_at(SimdLevel level, float* gate, const float* up, int64_t n);
 
+// x[i] = e^x[i] (within 2 ulp at every level; -inf gives 0).
+void exp_in_place(float* x, int64_t n);
+void exp_in_place_at(SimdLevel level, float* x, int64_t n);
+
 // Numerically stable softmax in place.
 void softmax(float* x, int64_t n);
 

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "frugal/core/thread_pool.h"
+#include "frugal/kernels/dot.h"
 #include "frugal/kernels/latent_attention.h"
 #include "frugal/kernels/linear.h"
 #include "frugal/kernels/ops.h"
@@ -92,9 +93,29 @@ void attend_naive(const Config& config, const MlaWeights& w, const float* q, int
 }
 
 // Section 4: attention directly over the cached latents; token s sees its
-// own cache up to and including its position. A job is one token and up to
-// kHeadsPerJob heads, which share every cached row they read.
+// own cache up to and including its position. Three passes: every head's
+// queries absorb W_uk (q_latent = q_nope W_uk) for all the tokens at once;
+// each token attends with up to kHeadsPerJob heads at a time, which share
+// every cached row they read; every head's latent outputs leave through W_uv
+// for all the tokens at once. Latent vectors are laid out head-major
+// [H, n, r], so a head's rows for the batch are contiguous.
 constexpr int64_t kHeadsPerJob = 4;
+
+void absorb_queries(const Dims& d, const MlaWeights& w, const float* q, int64_t n, float* q_latent) {
+  ThreadPool::global().parallel_for(
+      static_cast<std::size_t>(d.H), static_cast<std::size_t>(n * d.dn * d.r), [&](std::size_t begin, std::size_t end) {
+        for (auto h = static_cast<int64_t>(begin); h < static_cast<int64_t>(end); ++h) {
+          float* head_latent = q_latent + h * n * d.r;
+          if (!w.w_uk_transposed.empty()) {
+            const auto* rows = reinterpret_cast<const float*>(w.w_uk_transposed[h].data);
+            dot_rows_inputs_f32(rows, d.r, q + h * d.qk, d.H * d.qk, n, d.dn, head_latent, d.r);
+          } else {
+            for (int64_t s = 0; s < n; ++s)
+              linear_transposed(q + (s * d.H + h) * d.qk, w.w_uk[h], head_latent + s * d.r);
+          }
+        }
+      });
+}
 
 void attend_absorbed(const Config& config, const MlaWeights& w, const float* q, int64_t n,
                      const CacheSlot* slots, int layer, float* o) {
@@ -102,38 +123,45 @@ void attend_absorbed(const Config& config, const MlaWeights& w, const float* q, 
   const float scale = static_cast<float>(config.softmax_scale());
   int64_t longest = 0;
   for (int64_t s = 0; s < n; ++s) longest = std::max(longest, slots[s].position + 1);
+  std::vector<float> q_latent(static_cast<std::size_t>(d.H * n * d.r));
+  std::vector<float> o_latent(static_cast<std::size_t>(d.H * n * d.r));
+  absorb_queries(d, w, q, n, q_latent.data());
+
   const int64_t groups = (d.H + kHeadsPerJob - 1) / kHeadsPerJob;
   ThreadPool::global().parallel_for(
-      static_cast<std::size_t>(n * groups),
-      static_cast<std::size_t>(kHeadsPerJob * (longest * (2 * d.r + d.dr) + d.r * (d.dn + d.dv))),
+      static_cast<std::size_t>(n * groups), static_cast<std::size_t>(kHeadsPerJob * longest * (2 * d.r + d.dr)),
       [&](std::size_t begin, std::size_t end) {
-        std::vector<float> q_latent(static_cast<std::size_t>(kHeadsPerJob * d.r));
-        std::vector<float> o_latent(static_cast<std::size_t>(kHeadsPerJob * d.r));
         std::vector<float> probabilities(static_cast<std::size_t>(kHeadsPerJob * longest));
         for (std::size_t job = begin; job < end; ++job) {
           const int64_t s = static_cast<int64_t>(job) / groups;
           const int64_t h0 = static_cast<int64_t>(job) % groups * kHeadsPerJob;
-          const int64_t heads = std::min(kHeadsPerJob, d.H - h0);
-          const float* q_first = q + (s * d.H + h0) * d.qk;
-          for (int64_t j = 0; j < heads; ++j)  // q_nope W_uk: [r]
-            linear_transposed(q_first + j * d.qk, w.w_uk[h0 + j], q_latent.data() + j * d.r);
           const KvCache& cache = *slots[s].cache;
           LatentAttentionArgs args;
-          args.heads = static_cast<int>(heads);
+          args.heads = static_cast<int>(std::min(kHeadsPerJob, d.H - h0));
           args.positions = slots[s].position + 1;
           args.latent_dim = d.r;
           args.rope_dim = d.dr;
           args.scale = scale;
-          args.q_latent = q_latent.data();
-          args.q_rope = q_first + d.dn;
+          args.q_latent = q_latent.data() + (h0 * n + s) * d.r;
+          args.q_latent_stride = n * d.r;
+          args.q_rope = q + (s * d.H + h0) * d.qk + d.dn;
           args.q_rope_stride = d.qk;
           args.latents = cache.latent(layer, 0);
           args.rope_keys = cache.rope_key(layer, 0);
           args.probabilities = probabilities.data();
-          args.out = o_latent.data();
+          args.out = o_latent.data() + (h0 * n + s) * d.r;
+          args.out_stride = n * d.r;
           latent_attention(args);
-          for (int64_t j = 0; j < heads; ++j)  // o_lat W_uv^T: [dv]
-            linear(o_latent.data() + j * d.r, 1, w.w_uv[h0 + j], o + (s * d.H + h0 + j) * d.dv);
+        }
+      });
+
+  ThreadPool::global().parallel_for(
+      static_cast<std::size_t>(d.H), static_cast<std::size_t>(n * d.r * d.dv), [&](std::size_t begin, std::size_t end) {
+        std::vector<float> head_out(static_cast<std::size_t>(n * d.dv));
+        for (auto h = static_cast<int64_t>(begin); h < static_cast<int64_t>(end); ++h) {
+          linear(o_latent.data() + h * n * d.r, n, w.w_uv[h], head_out.data());  // o_lat W_uv^T: [n, dv]
+          for (int64_t s = 0; s < n; ++s)
+            std::copy_n(head_out.data() + s * d.dv, d.dv, o + (s * d.H + h) * d.dv);
         }
       });
 }
@@ -147,6 +175,16 @@ void derive_absorbed_weights(const Config& config, MlaWeights& weights) {
   for (int64_t h = 0; h < d.H; ++h) {
     weights.w_uk.push_back(weights.kv_b_proj.row_slice(h * (d.dn + d.dv), d.dn));
     weights.w_uv.push_back(weights.kv_b_proj.row_slice(h * (d.dn + d.dv) + d.dn, d.dv));
+  }
+  weights.w_uk_transposed.clear();
+  if (weights.kv_b_proj.dtype != DType::F32) return;
+  for (int64_t h = 0; h < d.H; ++h) {
+    const WeightMatrix& uk = weights.w_uk[h];
+    std::vector<float> transposed(static_cast<std::size_t>(d.r * d.dn));
+    for (int64_t i = 0; i < d.dn; ++i)
+      for (int64_t c = 0; c < d.r; ++c) transposed[c * d.dn + i] = uk.element(i, c);
+    weights.w_uk_transposed.push_back(
+        make_f32_weight(uk.name + ".w_uk_transposed." + std::to_string(h), d.r, d.dn, std::move(transposed)));
   }
 }
 

@@ -31,6 +31,10 @@ struct MlaWeights {
   // Derived at load time as views of kv_b_proj, per head h:
   std::vector<WeightMatrix> w_uk;      // [dn, r]: k_nope = c_kv W_uk^T
   std::vector<WeightMatrix> w_uv;      // [dv, r]: v = c_kv W_uv^T
+  // W_uk^T [r, dn] per head, copied when kv_b_proj is float32 (small models,
+  // the policy during GRPO): q_nope W_uk is then a row product for a whole
+  // batch of tokens instead of dn short axpys per token.
+  std::vector<WeightMatrix> w_uk_transposed;
 };
 
 // Splits kv_b_proj into the per-head absorbed matrices.
