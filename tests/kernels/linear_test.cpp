@@ -12,6 +12,7 @@
 #include "frugal/core/error.h"
 #include "frugal/core/thread_pool.h"
 #include "frugal/kernels/linear.h"
+#include "frugal/kernels/panel_product.h"
 
 namespace frugal {
 namespace {
@@ -95,16 +96,22 @@ TEST_P(LinearTest, MatchesDoublePrecisionReference) {
   const int64_t rows = 37, cols = 53, n = 5;
   const StoredMatrix m = make_matrix(GetParam(), rows, cols, 7);
   const std::vector<float> x = random_vector(n * cols, 11);
-  for (int threads : {1, 3}) {
-    ThreadPool::set_global_threads(threads);
-    std::vector<float> y(n * rows);
-    linear(x.data(), n, m.weight, y.data());
-    for (int64_t t = 0; t < n; ++t)
-      for (int64_t r = 0; r < rows; ++r) {
-        double want = 0.0;
-        for (int64_t c = 0; c < cols; ++c) want += static_cast<double>(x[t * cols + c]) * m.exact[r * cols + c];
-        EXPECT_NEAR(y[t * rows + r], want, 1e-5 * (1.0 + std::fabs(want))) << "t " << t << " r " << r;
-      }
+  WeightMatrix packed = m.weight;  // float32 also through its decode panels
+  attach_panels(packed);
+  EXPECT_EQ(packed.panels != nullptr, GetParam() == DType::F32);
+  for (const WeightMatrix* weight : {&m.weight, &packed}) {
+    for (int threads : {1, 3}) {
+      ThreadPool::set_global_threads(threads);
+      std::vector<float> y(n * rows);
+      linear(x.data(), n, *weight, y.data());
+      for (int64_t t = 0; t < n; ++t)
+        for (int64_t r = 0; r < rows; ++r) {
+          double want = 0.0;
+          for (int64_t c = 0; c < cols; ++c) want += static_cast<double>(x[t * cols + c]) * m.exact[r * cols + c];
+          EXPECT_NEAR(y[t * rows + r], want, 1e-5 * (1.0 + std::fabs(want)))
+              << "t " << t << " r " << r << (weight->panels ? " (panels)" : "");
+        }
+    }
   }
   ThreadPool::set_global_threads(2);
 }

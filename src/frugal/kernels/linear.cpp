@@ -7,6 +7,7 @@
 #include "frugal/core/thread_pool.h"
 #include "frugal/kernels/dot.h"
 #include "frugal/kernels/ops.h"
+#include "frugal/kernels/panel_product.h"
 #include "frugal/kernels/q8.h"
 
 namespace frugal {
@@ -46,6 +47,15 @@ void linear(const float* x, int64_t n, const WeightMatrix& w, float* y) {
     return;
   }
   const int64_t rows = w.rows, cols = w.cols;
+  if (w.panels) {
+    ThreadPool::global().parallel_for(static_cast<std::size_t>(panel_count(rows)),
+                                      static_cast<std::size_t>(n * cols * kPanelRows),
+                                      [&](std::size_t begin, std::size_t end) {
+                                        panel_product(w.panels->data(), rows, cols, static_cast<int64_t>(begin),
+                                                      static_cast<int64_t>(end), x, cols, n, y, rows);
+                                      });
+    return;
+  }
   ThreadPool::global().parallel_for(
       static_cast<std::size_t>(rows), static_cast<std::size_t>(n * cols), [&](std::size_t begin, std::size_t end) {
         if (w.dtype == DType::BF16) {  // straight from the stored rows, widened in registers

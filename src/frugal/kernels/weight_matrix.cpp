@@ -53,6 +53,7 @@ WeightMatrix WeightMatrix::row_slice(int64_t begin, int64_t count) const {
   view.data = data + static_cast<std::size_t>(begin) * row_bytes();
   view.rows = count;
   view.row_offset = row_offset + begin;
+  view.panels.reset();
   return view;
 }
 

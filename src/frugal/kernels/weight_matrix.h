@@ -29,6 +29,9 @@ struct WeightMatrix {
 
   // Set when the matrix owns its bytes (converted at load, not mapped).
   std::shared_ptr<const void> storage;
+  // Float32 matrices packed for decode (panel_product.h); linear() uses the
+  // panels when set. Row slices leave them out.
+  std::shared_ptr<const std::vector<float>> panels;
 
   bool empty() const { return data == nullptr; }
   std::size_t row_bytes() const { return static_cast<std::size_t>(cols) * dtype_size(dtype); }

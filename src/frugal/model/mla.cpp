@@ -4,9 +4,9 @@
 #include <cmath>
 
 #include "frugal/core/thread_pool.h"
-#include "frugal/kernels/dot.h"
 #include "frugal/kernels/latent_attention.h"
 #include "frugal/kernels/linear.h"
+#include "frugal/kernels/panel_product.h"
 #include "frugal/kernels/ops.h"
 
 namespace frugal {
@@ -107,8 +107,9 @@ void absorb_queries(const Dims& d, const MlaWeights& w, const float* q, int64_t 
         for (auto h = static_cast<int64_t>(begin); h < static_cast<int64_t>(end); ++h) {
           float* head_latent = q_latent + h * n * d.r;
           if (!w.w_uk_transposed.empty()) {
-            const auto* rows = reinterpret_cast<const float*>(w.w_uk_transposed[h].data);
-            dot_rows_inputs_f32(rows, d.r, q + h * d.qk, d.H * d.qk, n, d.dn, head_latent, d.r);
+            const WeightMatrix& uk_t = w.w_uk_transposed[h];
+            panel_product(uk_t.panels->data(), d.r, d.dn, 0, panel_count(d.r), q + h * d.qk, d.H * d.qk, n,
+                          head_latent, d.r);
           } else {
             for (int64_t s = 0; s < n; ++s)
               linear_transposed(q + (s * d.H + h) * d.qk, w.w_uk[h], head_latent + s * d.r);
@@ -185,6 +186,8 @@ void derive_absorbed_weights(const Config& config, MlaWeights& weights) {
       for (int64_t c = 0; c < d.r; ++c) transposed[c * d.dn + i] = uk.element(i, c);
     weights.w_uk_transposed.push_back(
         make_f32_weight(uk.name + ".w_uk_transposed." + std::to_string(h), d.r, d.dn, std::move(transposed)));
+    attach_panels(weights.w_uk_transposed.back());
+    attach_panels(weights.w_uv[h]);  // a view of kv_b_proj: panels of its own
   }
 }
 

@@ -23,10 +23,13 @@ Model::Model(const std::string& checkpoint_dir, WeightFormat weights)
       rope_(config_),
       weight_format_(weights) {
   convert_weights(weights_, config_, weights);
+  pack_for_decode(weights_);
 }
 
 Model::Model(const TensorSource& tensors, const Config& config)
-    : config_(config), weights_(load_weights(tensors, config_)), rope_(config_), weight_format_(WeightFormat::Stored) {}
+    : config_(config), weights_(load_weights(tensors, config_)), rope_(config_), weight_format_(WeightFormat::Stored) {
+  pack_for_decode(weights_);
+}
 
 const Checkpoint& Model::checkpoint() const {
   if (!checkpoint_) fail("internal: this model was not loaded from a checkpoint folder");

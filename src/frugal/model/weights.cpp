@@ -4,6 +4,7 @@
 
 #include "frugal/core/error.h"
 #include "frugal/core/mapped_file.h"
+#include "frugal/kernels/panel_product.h"
 #include "frugal/kernels/q8.h"
 
 namespace frugal {
@@ -176,7 +177,30 @@ void convert_layer(DecoderLayerWeights& layer, const Config& config, WeightForma
   }
 }
 
+void pack_layer(DecoderLayerWeights& layer) {
+  MlaWeights& a = layer.attention;
+  for (WeightMatrix* w : {&a.q_proj, &a.q_a_proj, &a.q_b_proj, &a.kv_a_proj, &a.kv_b_proj, &a.o_proj}) attach_panels(*w);
+  std::vector<SwiGluWeights*> mlps;
+  if (layer.dense_mlp) mlps.push_back(&*layer.dense_mlp);
+  if (layer.moe) {
+    attach_panels(layer.moe->router);
+    for (SwiGluWeights& e : layer.moe->experts) mlps.push_back(&e);
+    if (layer.moe->shared) mlps.push_back(&*layer.moe->shared);
+  }
+  for (SwiGluWeights* m : mlps)
+    for (WeightMatrix* w : {&m->gate, &m->up, &m->down}) attach_panels(*w);
+}
+
 }  // namespace
+
+void pack_for_decode(ModelWeights& weights) {
+  for (DecoderLayerWeights& layer : weights.layers) pack_layer(layer);
+  for (MtpWeights& m : weights.mtp) {
+    attach_panels(m.eh_proj);
+    pack_layer(m.layer);
+  }
+  attach_panels(weights.lm_head);
+}
 
 void convert_weights(ModelWeights& weights, const Config& config, WeightFormat format) {
   if (format == WeightFormat::Stored) return;

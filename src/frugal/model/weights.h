@@ -49,6 +49,10 @@ enum class WeightFormat { Stored, Q8 };
 WeightFormat parse_weight_format(const std::string& name);  // "auto"/"stored", "q8"
 std::string to_string(WeightFormat format);
 
+// Packs every float32 linear weight into panels (kernels/panel_product.h)
+// for decode; other dtypes are left as they are.
+void pack_for_decode(ModelWeights& weights);
+
 // Converts every linear weight except the router (its decisions are precision
 // sensitive) and the embedding table (one row read per token).
 void convert_weights(ModelWeights& weights, const Config& config, WeightFormat format);
