@@ -99,7 +99,7 @@ TEST_P(LinearTest, MatchesDoublePrecisionReference) {
   WeightMatrix packed = m.weight;  // float32 also through its decode panels
   attach_panels(packed);
   EXPECT_EQ(packed.panels != nullptr, GetParam() == DType::F32);
-  for (const WeightMatrix* weight : {&m.weight, &packed}) {
+  for (const WeightMatrix* weight : {&m.weight, static_cast<const WeightMatrix*>(&packed)}) {
     for (int threads : {1, 3}) {
       ThreadPool::set_global_threads(threads);
       std::vector<float> y(n * rows);
