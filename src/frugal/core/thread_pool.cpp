@@ -11,6 +11,7 @@ namespace {
 
 thread_local bool t_inside_pool = false;
 std::unique_ptr<ThreadPool> g_pool;
+std::atomic<ThreadPool*> g_current{nullptr};  // g_pool.get(), readable without the mutex
 std::mutex g_pool_mutex;
 
 std::pair<std::size_t, std::size_t> chunk(std::size_t count, int parts, int index) {
@@ -117,10 +118,13 @@ void ThreadPool::parallel_for(std::size_t count,
 }
 
 ThreadPool& ThreadPool::global() {
+  // Read on every kernel call: an atomic load, not a lock, once the pool exists.
+  if (ThreadPool* pool = g_current.load(std::memory_order_acquire)) return *pool;
   std::lock_guard lock(g_pool_mutex);
   if (!g_pool) {
     const unsigned hardware = std::thread::hardware_concurrency();
     g_pool = std::make_unique<ThreadPool>(hardware == 0 ? 1 : static_cast<int>(hardware));
+    g_current.store(g_pool.get(), std::memory_order_release);
   }
   return *g_pool;
 }
@@ -128,6 +132,7 @@ ThreadPool& ThreadPool::global() {
 void ThreadPool::set_global_threads(int num_threads) {
   auto pool = std::make_unique<ThreadPool>(num_threads);
   std::lock_guard lock(g_pool_mutex);
+  g_current.store(pool.get(), std::memory_order_release);
   g_pool = std::move(pool);
 }
 

@@ -41,6 +41,7 @@ class ThreadPool {
                     const std::function<void(std::size_t, std::size_t)>& body);
 
   // The process-wide pool; sized by set_global_threads (default: hardware).
+  // Replacing the pool while another thread uses it is not allowed.
   static ThreadPool& global();
   static void set_global_threads(int num_threads);
 

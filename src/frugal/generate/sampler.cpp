@@ -146,9 +146,15 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
     return static_cast<std::size_t>(std::clamp(1023 - biased_exponent, 0, 63));
   };
   const auto octave_bound = [&](auto first, auto last, double needed) {
-    std::array<double, 64> mass{};  // [b]: p in [2^-b, 2^(1-b)); [63]: every p < 2^-62
-    for (auto it = first; it != last; ++it)
-      if (it->p > 0.0) mass[octave(it->p)] += it->p;
+    // [b]: p in [2^-b, 2^(1-b)); [63]: every p < 2^-62. Four interleaved
+    // histograms: most tokens land in the same few octaves, and one running
+    // sum per octave would chain every addition on the previous one's store.
+    std::array<std::array<double, 64>, 4> partial{};
+    std::size_t i = 0;
+    for (auto it = first; it != last; ++it, ++i)
+      if (it->p > 0.0) partial[i % 4][octave(it->p)] += it->p;
+    std::array<double, 64> mass;
+    for (std::size_t b = 0; b < 64; ++b) mass[b] = (partial[0][b] + partial[1][b]) + (partial[2][b] + partial[3][b]);
     double included = 0.0;
     for (int b = 0; b < 63; ++b)
       if ((included += mass[static_cast<std::size_t>(b)]) > needed) return std::ldexp(1.0, -b);
