@@ -1,6 +1,7 @@
-// GRPO rollout throughput: G completions of one prompt sampled in decode
-// batches (generate_batch) against the same G completions one at a time.
-//   rollout_bench MODEL_DIR [--group 8] [--prompt 32] [--tokens 128] [--threads N] [--repeats 3]
+// GRPO rollout throughput: G completions of each of P prompts (P = 1 by
+// default; a GRPO step batches all its prompts) sampled in decode batches
+// (generate_batch) against the same completions one at a time.
+//   rollout_bench MODEL_DIR [--group 8] [--prompts 1] [--prompt 32] [--tokens 128] [--threads N] [--repeats 3]
 //                 [--only batched|alone]   (one side only, for profiling)
 //                 [--alone-threads N]      (the single sequences on another pool size)
 // Every completion runs the full --tokens (no stop tokens), so both sides
@@ -26,13 +27,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: rollout_bench MODEL_DIR [--group 8] [--prompt 32] [--tokens 128] [--threads N] [--repeats 3]\n");
     return 2;
   }
-  int group = 8, prompt_length = 32, tokens = 128, threads = 0, repeats = 3, alone_threads = 0;
+  int group = 8, prompts = 1, prompt_length = 32, tokens = 128, threads = 0, repeats = 3, alone_threads = 0;
   std::string only;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const int value = std::atoi(argv[i + 1]);
     if (flag == "--only") only = argv[i + 1];
     else if (flag == "--group") group = value;
+    else if (flag == "--prompts") prompts = value;
     else if (flag == "--prompt") prompt_length = value;
     else if (flag == "--tokens") tokens = value;
     else if (flag == "--threads") threads = value;
@@ -44,8 +46,10 @@ int main(int argc, char** argv) {
   ThreadPool::set_global_threads(threads);
   try {
     const Model model(argv[1]);
-    std::vector<int32_t> prompt;
-    for (int i = 0; i < prompt_length; ++i) prompt.push_back((i * 7919 + 11) % model.config().vocab_size);
+    std::vector<std::vector<int32_t>> prompt_tokens(static_cast<std::size_t>(std::max(prompts, 1)));
+    for (std::size_t p = 0; p < prompt_tokens.size(); ++p)
+      for (int i = 0; i < prompt_length; ++i)
+        prompt_tokens[p].push_back(static_cast<int32_t>((i * 7919 + 11 + p * 104729) % model.config().vocab_size));
     BatchGenerationOptions options;
     options.max_new_tokens = tokens;
     // One measurement of each side, generated tokens per second.
@@ -56,12 +60,13 @@ int main(int argc, char** argv) {
       int64_t generated = 0;
       if (batched) {
         options.sampling.seed = static_cast<uint64_t>(r);
-        for (const Completion& c : generate_batch(model, {prompt}, group, options)) generated += c.tokens.size();
+        for (const Completion& c : generate_batch(model, prompt_tokens, group, options)) generated += c.tokens.size();
       } else {
-        for (int g = 0; g < group; ++g) {
-          options.sampling.seed = static_cast<uint64_t>(r * group + g);
-          for (const Completion& c : generate_batch(model, {prompt}, 1, options)) generated += c.tokens.size();
-        }
+        for (const auto& prompt : prompt_tokens)
+          for (int g = 0; g < group; ++g) {
+            options.sampling.seed = static_cast<uint64_t>(r * group + g);
+            for (const Completion& c : generate_batch(model, {prompt}, 1, options)) generated += c.tokens.size();
+          }
       }
       return generated / std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
     };
@@ -78,8 +83,10 @@ int main(int argc, char** argv) {
       std::sort(v.begin(), v.end());
       return v[v.size() / 2];
     };
-    std::printf("%s, %d threads (%d for one at a time); prompt %d tokens, %d completions of %d tokens, %d alternating repeats\n",
-                describe_cpu().c_str(), threads, alone_threads, prompt_length, group, tokens, repeats);
+    std::printf("%s, %d threads (%d for one at a time); %d prompt(s) of %d tokens, %d completions each of %d tokens, "
+                "%d alternating repeats\n",
+                describe_cpu().c_str(), threads, alone_threads, static_cast<int>(prompt_tokens.size()), prompt_length,
+                group, tokens, repeats);
     auto best = [](const std::vector<double>& v) { return v.empty() ? 0.0 : *std::max_element(v.begin(), v.end()); };
     std::printf("one at a time: %.0f tokens/s; batched: %.0f tokens/s (medians); median ratio %.2fx\n",
                 median(alone), median(batched), median(ratios));
