@@ -169,6 +169,11 @@ void attend_absorbed(const Config& config, const MlaWeights& w, const float* q, 
 
 }  // namespace
 
+AttentionForm prefill_attention_form(const Config& config) {
+  const Dims d(config);
+  return 2 * d.r <= d.dn + d.dv ? AttentionForm::Absorbed : AttentionForm::Naive;
+}
+
 void derive_absorbed_weights(const Config& config, MlaWeights& weights) {
   const Dims d(config);
   weights.w_uk.clear();

@@ -19,6 +19,13 @@ namespace frugal {
 
 enum class AttentionForm { Naive, Absorbed };
 
+// The form with fewer multiply-adds per query, cached position and head:
+// absorbed 2r + dr (scores and output both over the r-wide latent), naive
+// dn + dr + dv (over expanded keys and values). Small models (r = 32 beside
+// dn = dv = 32) prefill absorbed; DeepSeek's (r = 512 beside 128 + 128)
+// prefill naive, as its reference code does.
+AttentionForm prefill_attention_form(const Config& config);
+
 struct MlaWeights {
   WeightMatrix q_proj;                 // [H(dn+dr), D], when q_lora_rank == 0
   WeightMatrix q_a_proj;               // [rq, D]

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,9 +29,9 @@ struct ForwardTrace {
 };
 
 struct ForwardOptions {
-  // Attention form for chunks of more than one token; single tokens always
-  // use the absorbed (latent) form.
-  AttentionForm prefill_attention = AttentionForm::Naive;
+  // Attention form for chunks of more than one token (single tokens always
+  // use the absorbed, latent form); unset: prefill_attention_form(config).
+  std::optional<AttentionForm> prefill_attention;
   // Compute logits for the last token only (logits then holds [1, V]): a
   // prompt's prefill needs no others.
   bool last_logits_only = false;
