@@ -1,4 +1,4 @@
-// frugal bench --model DIR [--weights auto] [--prompt 512] [--gen 128]
+// frugal bench --model DIR [--weights auto] [--kv-cache f32|bf16] [--prompt 512] [--gen 128]
 //              [--depth 0,4096,16384] [--threads N] [--json]
 // Measures, in one run: the machine's read bandwidth, then at each context
 // depth prefill tokens/s, decode tokens/s, the decode floor (bytes read per
@@ -36,6 +36,7 @@ using Clock = std::chrono::steady_clock;
 struct BenchOptions {
   std::string model;
   std::string weights = "auto";
+  std::string kv_cache = "f32";
   int64_t prompt = 512;
   int64_t gen = 128;
   std::string depths = "0";
@@ -49,6 +50,7 @@ int run_bench(const BenchOptions& o) {
   if (o.threads > 0) ThreadPool::set_global_threads(o.threads);
   if (o.prompt < 1 || o.gen < 1) fail("--prompt and --gen must be at least 1");
   const std::vector<int64_t> depths = parse_int_list(o.depths, "--depth", INT32_MAX);
+  const DType kv_dtype = parse_kv_cache_dtype(o.kv_cache);
   const auto load_start = Clock::now();
   const Model model(o.model, parse_weight_format(o.weights));
   std::fprintf(stderr, "loaded with %s weights in %.1f s\n", to_string(model.weight_format()).c_str(),
@@ -84,7 +86,7 @@ int run_bench(const BenchOptions& o) {
     if (context > c.max_position_embeddings)
       fail("depth ", depth, " + prompt + gen = ", context, " tokens exceeds max_position_embeddings (",
            c.max_position_embeddings, ")");
-    Session session(model, context);
+    Session session(model, context, kv_dtype);
     session.fill_synthetic(depth, static_cast<uint64_t>(depth) + 1);
     std::fprintf(stderr, "depth %lld: prefill %lld tokens...", static_cast<long long>(depth),
                  static_cast<long long>(o.prompt));
@@ -113,7 +115,7 @@ int run_bench(const BenchOptions& o) {
     const double decode_tps = o.gen / t.decode_seconds;
     // Each decoded token reads the active weights and the whole latent cache.
     const double kv_bytes = static_cast<double>(c.num_hidden_layers) * (c.kv_lora_rank + c.qk_rope_head_dim) *
-                            sizeof(float) * (depth + o.prompt + o.gen / 2.0);
+                            static_cast<double>(dtype_size(kv_dtype)) * (depth + o.prompt + o.gen / 2.0);
     const double floor_tps = bandwidth.bytes_per_second / (static_cast<double>(stats.weight_bytes_per_token) + kv_bytes);
     results.push_back({{"depth", depth},
                        {"prefill_tokens_per_s", o.prompt / prefill_seconds},
@@ -125,6 +127,7 @@ int run_bench(const BenchOptions& o) {
 
   json out = {{"model", o.model},
               {"weights", o.weights},
+              {"kv_cache", o.kv_cache},
               {"cpu", describe_cpu()},
               {"threads", threads},
               {"bandwidth_bytes_per_s", bandwidth.bytes_per_second},
@@ -158,6 +161,9 @@ Runner add_bench_command(CLI::App& app) {
   CLI::App* command = app.add_subcommand("bench", "Measure prefill and decode speed against the bandwidth floor");
   command->add_option("--model", o->model, "Hugging Face checkpoint folder")->required();
   command->add_option("--weights", o->weights, "Weight format (auto: as stored)")->check(CLI::IsMember({"auto", "q8"}));
+  command->add_option("--kv-cache", o->kv_cache, "Latent KV cache precision")
+      ->check(CLI::IsMember({"f32", "bf16"}))
+      ->capture_default_str();
   command->add_option("--prompt", o->prompt, "Prompt tokens to prefill")->capture_default_str();
   command->add_option("--gen", o->gen, "Tokens to decode")->capture_default_str();
   command->add_option("--depth", o->depths, "Context depths, comma-separated")->capture_default_str();

@@ -43,7 +43,7 @@ int run_chat(ChatOptions& o) {
   const ChatFormat format = o.flags.resolve_chat_format(*tokenizer);
   const int64_t context = std::min<int64_t>(o.flags.context > 0 ? o.flags.context : 4096,
                                             model.config().max_position_embeddings);
-  Session session(model, context);
+  Session session(model, context, parse_kv_cache_dtype(o.flags.kv_cache));
   const ReasoningDisplay display = o.flags.reasoning_display();
   const bool interactive = ::isatty(STDIN_FILENO) == 1;
 

@@ -60,7 +60,7 @@ int run_generate(GenerateOptions& o) {
   const int64_t max_context = model.config().max_position_embeddings;
   const int64_t wanted = static_cast<int64_t>(prompt.size()) + options.max_new_tokens;
   const int64_t context = o.flags.context > 0 ? o.flags.context : std::min(wanted, max_context);
-  Session session(model, context);
+  Session session(model, context, parse_kv_cache_dtype(o.flags.kv_cache));
 
   const ReasoningDisplay display = o.flags.reasoning_display();
   ReplyPrinter printer(opens_reasoning, display);

@@ -31,6 +31,7 @@ struct GenerationFlags {
   int threads = 0;
   std::string reasoning = "show";
   std::string weights = "auto";
+  std::string kv_cache = "f32";
 
   void add_to(CLI::App& command, int64_t default_max_tokens);
   // Applies --threads, loads the tokenizer (required, or only if present).

@@ -1,5 +1,5 @@
 // frugal logits --model DIR --inputs INPUTS.json --out OUT.safetensors
-//               [--decode] [--threads N] [--attention naive|absorbed] [--trace]
+//               [--decode] [--threads N] [--attention naive|absorbed] [--kv-cache f32|bf16] [--trace]
 // Stable interface: writes F32 logits.seq{n} [T, V] and, for models with MTP,
 // mtp{k}_logits.seq{n} [T-k, V].
 #include <chrono>
@@ -27,6 +27,7 @@ struct LogitsOptions {
   bool trace = false;
   int threads = 0;
   std::string attention = "naive";
+  std::string kv_cache = "f32";
   std::string weights = "auto";
 };
 
@@ -103,7 +104,7 @@ void run_sequence(const Model& model, const std::vector<int32_t>& tokens, std::s
   const auto T = static_cast<int64_t>(tokens.size());
   const int64_t V = c.vocab_size, D = c.hidden_size;
   const int K = model.mtp_modules();
-  KvCache cache = model.new_cache(T);
+  KvCache cache = model.new_cache(T, parse_kv_cache_dtype(options.kv_cache));
   ForwardTrace trace;
   ForwardOptions forward_options;
   forward_options.prefill_attention =
@@ -199,6 +200,9 @@ Runner add_logits_command(CLI::App& app) {
       ->check(CLI::IsMember({"naive", "absorbed"}));
   command->add_option("--weights", options->weights, "Weight format in memory (auto: as stored)")
       ->check(CLI::IsMember({"auto", "q8"}));
+  command->add_option("--kv-cache", options->kv_cache, "Latent KV cache precision")
+      ->check(CLI::IsMember({"f32", "bf16"}))
+      ->capture_default_str();
   command->add_flag("--trace", options->trace,
                     "Also write hidden states and routing per layer (golden names)");
   return [options] { return run_logits(*options); };

@@ -12,16 +12,10 @@
 #include "frugal/core/dtype.h"
 #include "frugal/core/error.h"
 #include "frugal/kernels/dot.h"
+#include "support/simd_levels.h"
 
 namespace frugal {
 namespace {
-
-std::vector<SimdLevel> available_levels() {
-  std::vector<SimdLevel> levels = {SimdLevel::Portable};
-  if (hardware_simd_level() >= SimdLevel::Avx2) levels.push_back(SimdLevel::Avx2);
-  if (hardware_simd_level() >= SimdLevel::Avx512) levels.push_back(SimdLevel::Avx512);
-  return levels;
-}
 
 TEST(DotTest, EveryLevelMatchesTheExactSum) {
   std::mt19937 rng(5);
@@ -39,7 +33,7 @@ TEST(DotTest, EveryLevelMatchesTheExactSum) {
       exact_bf16 += static_cast<double>(bf16_to_f32(bits)) * b[i];
     }
     const double tolerance = 1e-6 * (1.0 + std::sqrt(static_cast<double>(n)));
-    for (SimdLevel level : available_levels()) {
+    for (SimdLevel level : test::available_simd_levels()) {
       SCOPED_TRACE("n " + std::to_string(n) + " level " + to_string(level));
       EXPECT_NEAR(dot_f32_at(level, a.data(), b.data(), n), exact_f32, tolerance);
       EXPECT_NEAR(dot_bf16_f32_at(level, w.data() + 1, b.data(), n), exact_bf16, tolerance);
@@ -61,7 +55,7 @@ TEST(DotTest, LevelsAgreeWithPortable) {
   }
   const float f32 = dot_f32_at(SimdLevel::Portable, a.data(), b.data(), n);
   const float bf16 = dot_bf16_f32_at(SimdLevel::Portable, w.data(), b.data(), n);
-  for (SimdLevel level : available_levels()) {
+  for (SimdLevel level : test::available_simd_levels()) {
     EXPECT_NEAR(dot_f32_at(level, a.data(), b.data(), n), f32, 1e-4f * (1.0f + std::fabs(f32))) << to_string(level);
     EXPECT_NEAR(dot_bf16_f32_at(level, w.data(), b.data(), n), bf16, 1e-4f * (1.0f + std::fabs(bf16)))
         << to_string(level);
@@ -80,7 +74,7 @@ TEST(DotTest, SeveralInputsAreBitIdenticalToOneAtATime) {
     std::vector<float> w(rows * n), x(most * stride);
     for (float& v : w) v = normal(rng);
     for (float& v : x) v = normal(rng);
-    for (SimdLevel level : available_levels()) {
+    for (SimdLevel level : test::available_simd_levels()) {
       for (int64_t inputs : {int64_t{1}, int64_t{2}, int64_t{3}, int64_t{4}, int64_t{5}, int64_t{7},
                              int64_t{kMaxDotInputs}, most}) {
         std::vector<float> y(inputs * y_stride, -1.0f);

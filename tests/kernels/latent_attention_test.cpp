@@ -9,7 +9,10 @@
 #include <vector>
 
 #include "frugal/core/cpu_features.h"
+#include "frugal/core/dtype.h"
+#include "frugal/core/error.h"
 #include "frugal/kernels/latent_attention.h"
+#include "support/simd_levels.h"
 
 namespace frugal {
 namespace {
@@ -89,9 +92,7 @@ TEST(LatentAttentionTest, EveryLevelMatchesTheDoublePrecisionEquations) {
       {1, 33, 17, 3},     // odd sizes everywhere
       {16, 520, 512, 64}  // DeepSeek's latent sizes, three tiles
   };
-  std::vector<SimdLevel> levels = {SimdLevel::Portable};
-  if (hardware_simd_level() >= SimdLevel::Avx2) levels.push_back(SimdLevel::Avx2);
-  if (hardware_simd_level() >= SimdLevel::Avx512) levels.push_back(SimdLevel::Avx512);
+  const std::vector<SimdLevel> levels = test::available_simd_levels();
   for (const Case& c : cases) {
     const Inputs in = random_inputs(c, rng);
     const float scale = 0.5f / std::sqrt(static_cast<float>(c.latent_dim + c.rope_dim));
@@ -111,16 +112,46 @@ TEST(LatentAttentionTest, EveryLevelMatchesTheDoublePrecisionEquations) {
   }
 }
 
+TEST(LatentAttentionTest, Bf16RowsAttendAsTheirWidenedValues) {
+  // A BF16 latent cache: the kernel widens each value exactly, so the result
+  // is the float32 computation over the rounded rows.
+  std::mt19937 rng(23);
+  for (const Case& c : {Case{4, 97, 32, 16}, Case{5, 300, 40, 8}, Case{16, 270, 512, 64}}) {
+    Inputs rounded = random_inputs(c, rng);
+    std::vector<uint16_t> latent_bits, key_bits;
+    for (float& v : rounded.latents) latent_bits.push_back(f32_to_bf16(v)), v = bf16_to_f32(latent_bits.back());
+    for (float& v : rounded.rope_keys) key_bits.push_back(f32_to_bf16(v)), v = bf16_to_f32(key_bits.back());
+    const float scale = 0.5f / std::sqrt(static_cast<float>(c.latent_dim + c.rope_dim));
+    const std::vector<double> expected = reference(c, rounded, scale);
+    for (SimdLevel level : test::available_simd_levels()) {
+      std::vector<float> p, out;
+      LatentAttentionArgs args = arguments(c, rounded, scale, p, out);
+      args.rows_dtype = DType::BF16;
+      args.latents = latent_bits.data();
+      args.rope_keys = key_bits.data();
+      latent_attention_at(level, args);
+      for (std::size_t i = 0; i < out.size(); ++i)
+        ASSERT_NEAR(out[i], expected[i], 2e-5 * (1.0 + std::fabs(expected[i])))
+            << "heads " << c.heads << " value " << i << " at " << to_string(level);
+    }
+  }
+  std::vector<float> p, out;
+  LatentAttentionArgs args;
+  args.heads = 1;
+  args.positions = 1;
+  args.rows_dtype = DType::I8;
+  args.out = out.data();
+  EXPECT_THROW(latent_attention(args), Error) << "rows of another dtype";
+}
+
 TEST(LatentAttentionTest, ExtremeScoresGiveFiniteProbabilities) {
   // Scores hundreds apart: exp must neither overflow nor turn the softmax into NaN.
   const Case c{2, 20, 16, 16};
   std::mt19937 rng(3);
   Inputs in = random_inputs(c, rng);
   for (float& v : in.q_latent) v *= 40.0f;
-  std::vector<SimdLevel> levels = {SimdLevel::Portable};
-  if (hardware_simd_level() >= SimdLevel::Avx512) levels.push_back(SimdLevel::Avx512);
   const std::vector<double> expected = reference(c, in, 1.0);
-  for (SimdLevel level : levels) {
+  for (SimdLevel level : test::available_simd_levels()) {
     std::vector<float> p, out;
     latent_attention_at(level, arguments(c, in, 1.0f, p, out));
     for (float v : p) ASSERT_TRUE(std::isfinite(v) && v >= 0.0f && v <= 1.0f) << to_string(level);

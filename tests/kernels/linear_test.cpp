@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "frugal/core/dtype.h"
@@ -162,6 +163,29 @@ TEST(ThreadPoolTest, NestedCallsRunOnTheCaller) {
 }
 
 TEST(ThreadPoolTest, RejectsZeroThreads) { EXPECT_THROW(ThreadPool(0), Error); }
+
+TEST(ThreadPoolTest, AChunksExceptionReachesTheCallerAfterTheOthersFinish) {
+  // Decode batches sample on the workers; a bad logit must be an error, not std::terminate.
+  ThreadPool pool(3);
+  for (std::size_t throwing_chunk : {0u, 1u, 2u}) {  // the caller's chunk, then the workers'
+    std::vector<int> hits(30, 0);
+    try {
+      pool.parallel_for(30, [&](std::size_t begin, std::size_t end) {
+        for (std::size_t i = begin; i < end; ++i) hits[i]++;
+        if (begin == throwing_chunk * 10) throw Error("chunk " + std::to_string(throwing_chunk));
+      });
+      ADD_FAILURE() << "no exception from chunk " << throwing_chunk;
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()), "chunk " + std::to_string(throwing_chunk));
+    }
+    for (int h : hits) EXPECT_EQ(h, 1) << "every chunk ran to its end";
+  }
+  std::vector<int> hits(30, 0);  // and the pool still works
+  pool.parallel_for(30, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) hits[i]++;
+  });
+  for (int h : hits) EXPECT_EQ(h, 1);
+}
 
 }  // namespace
 }  // namespace frugal

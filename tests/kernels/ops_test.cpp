@@ -8,16 +8,10 @@
 
 #include "frugal/core/cpu_features.h"
 #include "frugal/kernels/ops.h"
+#include "support/simd_levels.h"
 
 namespace frugal {
 namespace {
-
-std::vector<SimdLevel> available_levels() {
-  std::vector<SimdLevel> levels = {SimdLevel::Portable};
-  if (hardware_simd_level() >= SimdLevel::Avx2) levels.push_back(SimdLevel::Avx2);
-  if (hardware_simd_level() >= SimdLevel::Avx512) levels.push_back(SimdLevel::Avx512);
-  return levels;
-}
 
 TEST(OpsTest, AxpyAtEveryLevel) {
   std::mt19937 rng(2);
@@ -25,7 +19,7 @@ TEST(OpsTest, AxpyAtEveryLevel) {
   for (int64_t n : {1, 15, 16, 17, 100}) {
     std::vector<float> x(n), y0(n);
     for (int64_t i = 0; i < n; ++i) x[i] = normal(rng), y0[i] = normal(rng);
-    for (SimdLevel level : available_levels()) {
+    for (SimdLevel level : test::available_simd_levels()) {
       std::vector<float> y = y0;
       y.push_back(42.0f);  // past the end: must stay
       axpy_at(level, -0.75f, x.data(), y.data(), n);
@@ -44,7 +38,7 @@ TEST(OpsTest, SiluMulAtEveryLevel) {
       gate0[i] = n == 1 ? 0.3f : -120.0f + 240.0f * static_cast<float>(i) / static_cast<float>(n - 1);
       up[i] = 0.5f + static_cast<float>(i % 7);
     }
-    for (SimdLevel level : available_levels()) {
+    for (SimdLevel level : test::available_simd_levels()) {
       std::vector<float> gate = gate0;
       silu_mul_at(level, gate.data(), up.data(), n);
       for (int64_t i = 0; i < n; ++i) {
@@ -61,7 +55,7 @@ TEST(OpsTest, ExpInPlaceAtEveryLevel) {
   for (float v = -110.0f; v <= 88.0f; v += 0.37f) x0.push_back(v);
   x0.push_back(-INFINITY);
   x0.push_back(0.0f);
-  for (SimdLevel level : available_levels()) {
+  for (SimdLevel level : test::available_simd_levels()) {
     std::vector<float> x = x0;
     exp_in_place_at(level, x.data(), static_cast<int64_t>(x.size()));
     for (std::size_t i = 0; i < x.size(); ++i) {

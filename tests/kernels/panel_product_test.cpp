@@ -10,16 +10,10 @@
 #include "frugal/core/cpu_features.h"
 #include "frugal/kernels/panel_product.h"
 #include "frugal/kernels/weight_matrix.h"
+#include "support/simd_levels.h"
 
 namespace frugal {
 namespace {
-
-std::vector<SimdLevel> available_levels() {
-  std::vector<SimdLevel> levels = {SimdLevel::Portable};
-  if (hardware_simd_level() >= SimdLevel::Avx2) levels.push_back(SimdLevel::Avx2);
-  if (hardware_simd_level() >= SimdLevel::Avx512) levels.push_back(SimdLevel::Avx512);
-  return levels;
-}
 
 TEST(PanelProductTest, MatchesExactSumsAndIsBitIdenticalAcrossBatchSizes) {
   std::mt19937 rng(29);
@@ -35,7 +29,7 @@ TEST(PanelProductTest, MatchesExactSumsAndIsBitIdenticalAcrossBatchSizes) {
       const int64_t inputs = 9, x_stride = cols + 2, y_stride = rows + 3;  // more than one group of 4
       std::vector<float> x(inputs * x_stride);
       for (float& v : x) v = normal(rng);
-      for (SimdLevel level : available_levels()) {
+      for (SimdLevel level : test::available_simd_levels()) {
         std::vector<float> batch(inputs * y_stride, -1.0f);
         panel_product_at(level, panels.data(), rows, cols, 0, panel_count(rows), x.data(), x_stride, inputs,
                          batch.data(), y_stride);
@@ -65,7 +59,7 @@ TEST(PanelProductTest, PanelRangesCoverTheirRowsOnly) {
   std::vector<float> values(rows * cols, 1.0f);
   const std::vector<float> panels = pack_panels(make_f32_weight("w", rows, cols, values));
   const std::vector<float> x(cols, 0.5f);
-  for (SimdLevel level : available_levels()) {
+  for (SimdLevel level : test::available_simd_levels()) {
     std::vector<float> y(rows, -1.0f);
     panel_product_at(level, panels.data(), rows, cols, 1, 2, x.data(), cols, 1, y.data(), rows);
     for (int64_t r = 0; r < rows; ++r)

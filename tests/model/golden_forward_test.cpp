@@ -4,16 +4,20 @@
 // cache, and a prefill followed by decode.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdio>
 #include <string>
 #include <vector>
 
 #include "frugal/core/cpu_features.h"
+#include "frugal/core/dtype.h"
 #include "frugal/core/error.h"
 #include "frugal/core/thread_pool.h"
 #include "frugal/io/safetensors.h"
 #include "frugal/model/model.h"
 #include "support/golden.h"
 #include "support/golden_compare.h"
+#include "support/test_support.h"
 
 namespace frugal {
 namespace {
@@ -41,7 +45,8 @@ struct SequenceOutputs {
 };
 
 // Runs one sequence the way `mode` says; MTP logits come from module 1.
-SequenceOutputs run(const Model& model, const std::vector<int32_t>& tokens, Mode mode) {
+SequenceOutputs run(const Model& model, const std::vector<int32_t>& tokens, Mode mode,
+                    DType kv_cache_dtype = DType::F32) {
   const auto T = static_cast<int64_t>(tokens.size());
   const int64_t V = model.config().vocab_size, D = model.config().hidden_size;
   const bool has_mtp = model.mtp_modules() > 0;
@@ -51,7 +56,7 @@ SequenceOutputs run(const Model& model, const std::vector<int32_t>& tokens, Mode
   ForwardOptions options;
   options.trace = &out.trace;
   options.prefill_attention = mode == Mode::PrefillAbsorbed ? AttentionForm::Absorbed : AttentionForm::Naive;
-  KvCache cache = model.new_cache(T);
+  KvCache cache = model.new_cache(T, kv_cache_dtype);
   std::vector<float> hidden(static_cast<std::size_t>(T * D));
 
   // Prefill the first `prefix` tokens, then decode one at a time.
@@ -124,6 +129,54 @@ INSTANTIATE_TEST_SUITE_P(AllVariants, GoldenForwardTest, testing::ValuesIn(all_c
                              if (c == '-') c = '_';
                            return name;
                          });
+
+// A BF16 latent cache rounds every cached value to 8 significant bits. On
+// these tiny random goldens its effect on the logits is printed only: their
+// experts win by margins of 1e-5 (MANIFEST), so any rounding flips some
+// routing and the logit error says little (bounded by the trained model's
+// test in kv_cache_precision_test.cpp).
+TEST(KvCacheTest, Bf16CacheOnTheGoldens) {
+  for (const auto& variant : test::golden_variants()) {
+    const std::string dir = test::golden_dir(variant.name);
+    const Model model(dir + "/checkpoint");
+    const SafetensorsFile golden(dir + "/golden.safetensors");
+    const auto sequences = test::golden_sequences(variant.name);
+    float worst_f32 = 0.0f, worst_bf16 = 0.0f, scale = 0.0f;
+    for (std::size_t n = 0; n < sequences.size(); ++n) {
+      const std::vector<float> reference = golden.get("logits.seq" + std::to_string(n)).to_f32();
+      const SequenceOutputs f32 = run(model, sequences[n], Mode::Decode);
+      const SequenceOutputs bf16 = run(model, sequences[n], Mode::Decode, DType::BF16);
+      worst_f32 = std::max(worst_f32, test::max_abs_diff(reference.data(), f32.logits.data(), reference.size()));
+      worst_bf16 = std::max(worst_bf16, test::max_abs_diff(reference.data(), bf16.logits.data(), reference.size()));
+      scale = std::max(scale, test::max_abs(reference.data(), reference.size()));
+    }
+    std::printf("%s: max |logit error| f32 cache %.2e, bf16 cache %.2e (logits up to %.2f)\n", variant.name.c_str(),
+                worst_f32, worst_bf16, scale);
+    EXPECT_GT(worst_bf16, worst_f32) << "the bf16 cache changed nothing: is it rounding?";
+  }
+}
+
+TEST(KvCacheTest, StoresBf16ValuesInHalfTheBytes) {
+  const Model model(test::golden_dir("v3-tiny") + "/checkpoint");
+  KvCache f32 = model.new_cache(10), bf16 = model.new_cache(10, DType::BF16);
+  EXPECT_EQ(bf16.bytes_per_token() * 2, f32.bytes_per_token());
+  EXPECT_EQ(bf16.bytes_allocated() * 2, f32.bytes_allocated());
+  std::vector<float> latent(32), key(8), back(32), key_back(8);
+  for (std::size_t i = 0; i < latent.size(); ++i) latent[i] = 1.0f + static_cast<float>(i) / 3.0f;
+  for (std::size_t i = 0; i < key.size(); ++i) key[i] = -0.5f - static_cast<float>(i) / 7.0f;
+  for (KvCache* cache : {&f32, &bf16}) {
+    cache->store(2, 7, latent.data(), key.data());
+    cache->load_latent(2, 7, back.data());
+    cache->load_rope_key(2, 7, key_back.data());
+    for (std::size_t i = 0; i < latent.size(); ++i) {
+      if (cache == &f32) EXPECT_EQ(back[i], latent[i]);
+      else EXPECT_EQ(back[i], bf16_to_f32(f32_to_bf16(latent[i])));  // rounded once, to nearest
+    }
+    for (std::size_t i = 0; i < key.size(); ++i)
+      EXPECT_NEAR(key_back[i], key[i], cache == &f32 ? 0.0f : 4e-3f * std::fabs(key[i]));
+  }
+  EXPECT_THROW(parse_kv_cache_dtype("fp8"), Error);
+}
 
 TEST(KvCacheTest, ExceedingCapacityFailsClearlyAndKeepsTheCache) {
   const Model model(test::golden_dir("v2-tiny") + "/checkpoint");

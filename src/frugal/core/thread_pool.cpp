@@ -73,7 +73,7 @@ void ThreadPool::worker_loop(int index) {
     if (stopping_.load()) return;
     seen_generation = generation_.load(std::memory_order_acquire);
     const auto [begin, end] = chunk(count_, num_threads(), index);
-    if (begin < end) (*body_)(begin, end);
+    if (begin < end) run_chunk(*body_, begin, end);
     if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       std::lock_guard lock(mutex_);  // the caller may be between its check and its sleep
       work_done_.notify_one();
@@ -107,7 +107,7 @@ void ThreadPool::parallel_for(std::size_t count,
   work_ready_.notify_all();
   t_inside_pool = true;
   const auto [begin, end] = chunk(count, num_threads(), 0);
-  if (begin < end) body(begin, end);
+  if (begin < end) run_chunk(body, begin, end);
   t_inside_pool = false;
   auto finished = [&] { return pending_.load(std::memory_order_acquire) == 0; };
   if (!spin_until(finished)) {
@@ -115,6 +115,22 @@ void ThreadPool::parallel_for(std::size_t count,
     work_done_.wait(lock, finished);
   }
   body_ = nullptr;
+  std::exception_ptr error;
+  {
+    std::lock_guard lock(error_mutex_);
+    std::swap(error, first_error_);
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+void ThreadPool::run_chunk(const std::function<void(std::size_t, std::size_t)>& body, std::size_t begin,
+                           std::size_t end) {
+  try {
+    body(begin, end);
+  } catch (...) {
+    std::lock_guard lock(error_mutex_);
+    if (!first_error_) first_error_ = std::current_exception();
+  }
 }
 
 ThreadPool& ThreadPool::global() {

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -27,7 +28,9 @@ class ThreadPool {
 
   // Calls body(begin, end) on disjoint chunks covering [0, count): chunk i of
   // num_threads() is contiguous, so each thread touches its own rows.
-  // Nested calls from inside a body run serially on the caller.
+  // Nested calls from inside a body run serially on the caller. If a chunk
+  // throws, the other chunks still finish and the caller then rethrows the
+  // first exception.
   void parallel_for(std::size_t count,
                     const std::function<void(std::size_t, std::size_t)>& body);
 
@@ -47,6 +50,7 @@ class ThreadPool {
 
  private:
   void worker_loop(int index);
+  void run_chunk(const std::function<void(std::size_t, std::size_t)>& body, std::size_t begin, std::size_t end);
 
   std::vector<std::thread> workers_;
   std::mutex mutex_;  // guards the sleeps only; the hand-over is lock-free
@@ -57,6 +61,8 @@ class ThreadPool {
   std::atomic<std::size_t> generation_{0};  // bumped (release) after body_ and count_ are set
   std::atomic<int> pending_{0};             // workers still running the current call
   std::atomic<bool> stopping_{false};
+  std::mutex error_mutex_;
+  std::exception_ptr first_error_;  // the current call's first exception
 };
 
 }  // namespace frugal

@@ -86,7 +86,7 @@ std::vector<Completion> generate_batch(const Model& model, const std::vector<std
   const auto prefill_began = clock::now();
   for (std::size_t p = 0; p < prompts.size(); ++p) {
     const int64_t capacity = static_cast<int64_t>(prompts[p].size()) + options.max_new_tokens;
-    KvCache cache = model.new_cache(capacity);
+    KvCache cache = model.new_cache(capacity, options.kv_cache_dtype);
     ForwardOptions forward;
     forward.last_logits_only = true;
     model.forward(prompts[p].data(), static_cast<int64_t>(prompts[p].size()), cache, logits.data(), nullptr, forward);

@@ -23,6 +23,7 @@ struct BatchGenerationOptions {
   int64_t max_new_tokens = 256;
   // Generating one of these ends a completion; it is kept as its last token.
   std::vector<int32_t> stop_tokens;
+  DType kv_cache_dtype = DType::F32;  // f32 or bf16 latent cache
 };
 
 struct Completion {

@@ -6,10 +6,10 @@
 
 namespace frugal {
 
-Session::Session(const Model& model, int64_t context, int64_t prefill_chunk)
+Session::Session(const Model& model, int64_t context, DType kv_cache_dtype, int64_t prefill_chunk)
     : model_(model),
       // The MTP modules are not run while generating, so their layers get no cache.
-      cache_(model.config(), model.config().num_hidden_layers, context),
+      cache_(model.config(), model.config().num_hidden_layers, context, kv_cache_dtype),
       prefill_chunk_(std::max<int64_t>(prefill_chunk, 1)),
       logits_(static_cast<std::size_t>(model.config().vocab_size)) {}
 

@@ -13,8 +13,8 @@ namespace frugal {
 class Session {
  public:
   // `context`: the most tokens the session can hold (at most the model's
-  // max_position_embeddings).
-  Session(const Model& model, int64_t context, int64_t prefill_chunk = 512);
+  // max_position_embeddings); the latent cache keeps f32 or bf16 values.
+  Session(const Model& model, int64_t context, DType kv_cache_dtype = DType::F32, int64_t prefill_chunk = 512);
 
   const Model& model() const { return model_; }
   const std::vector<int32_t>& tokens() const { return tokens_; }

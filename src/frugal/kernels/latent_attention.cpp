@@ -2,43 +2,44 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
+#include "frugal/core/error.h"
+
+#include "frugal/kernels/ops.h"
 #include "frugal/kernels/simd_math.h"
 
 namespace frugal {
 namespace {
 
-void softmax_row_portable(float* p, int64_t n) {
-  float max_score = -INFINITY;
-  for (int64_t t = 0; t < n; ++t) max_score = std::max(max_score, p[t]);
-  float sum = 0.0f;
-  for (int64_t t = 0; t < n; ++t) {
-    p[t] = std::exp(p[t] - max_score);
-    sum += p[t];
-  }
-  const float inv = 1.0f / sum;
-  for (int64_t t = 0; t < n; ++t) p[t] *= inv;
+// Row values as float32 (BF16 widened exactly).
+float row_value(const void* rows, DType dtype, int64_t index) {
+  if (dtype == DType::F32) return static_cast<const float*>(rows)[index];
+  return bf16_to_f32(static_cast<const uint16_t*>(rows)[index]);
 }
 
 void latent_attention_portable(const LatentAttentionArgs& a) {
   const int64_t T = a.positions, r = a.latent_dim, dr = a.rope_dim;
+  std::vector<float> latents(static_cast<std::size_t>(T * r)), keys(static_cast<std::size_t>(T * dr));
+  for (int64_t i = 0; i < T * r; ++i) latents[i] = row_value(a.latents, a.rows_dtype, i);
+  for (int64_t i = 0; i < T * dr; ++i) keys[i] = row_value(a.rope_keys, a.rows_dtype, i);
   for (int h = 0; h < a.heads; ++h) {
     const float* q_latent = a.q_latent + h * a.q_latent_stride;
     const float* q_rope = a.q_rope + h * a.q_rope_stride;
     float* p = a.probabilities + h * T;
     for (int64_t t = 0; t < T; ++t) {
-      const float* latent = a.latents + t * r;
-      const float* key = a.rope_keys + t * dr;
+      const float* latent = latents.data() + t * r;
+      const float* key = keys.data() + t * dr;
       float score = 0.0f;
       for (int64_t i = 0; i < r; ++i) score += q_latent[i] * latent[i];
       for (int64_t i = 0; i < dr; ++i) score += q_rope[i] * key[i];
       p[t] = score * a.scale;
     }
-    softmax_row_portable(p, T);
+    softmax(p, T);
   }
   for (int h = 0; h < a.heads; ++h) std::fill_n(a.out + h * a.out_stride, r, 0.0f);
   for (int64_t t = 0; t < T; ++t) {
-    const float* latent = a.latents + t * r;
+    const float* latent = latents.data() + t * r;
     for (int h = 0; h < a.heads; ++h) {
       const float weight = a.probabilities[h * T + t];
       float* out = a.out + h * a.out_stride;
@@ -53,24 +54,33 @@ void latent_attention_portable(const LatentAttentionArgs& a) {
 constexpr int64_t kTilePositions = 256;
 constexpr int kMaxGroup = 4;  // heads per pass: 4 accumulators per row chunk
 
+// 16 cached values (lanes past the mask read as 0) as float32: Row is float,
+// or uint16_t for BF16 bits, widened exactly.
+FRUGAL_AVX512 inline __m512 load_row(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+FRUGAL_AVX512 inline __m512 load_row(const uint16_t* p, __mmask16 m) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
+}
+
 // probabilities[h][t] = score for heads [h0, h0 + H) and positions [t0, t1).
-template <int H>
+template <typename Row, int H>
 FRUGAL_AVX512 void scores_avx512(const LatentAttentionArgs& a, int h0, int64_t t0, int64_t t1) {
   const int64_t T = a.positions, r = a.latent_dim, dr = a.rope_dim;
+  const auto* latents = static_cast<const Row*>(a.latents);
+  const auto* rope_keys = static_cast<const Row*>(a.rope_keys);
   for (int64_t t = t0; t < t1; ++t) {
     __m512 acc[kMaxGroup];  // heads past H stay zero
     for (int j = 0; j < kMaxGroup; ++j) acc[j] = _mm512_setzero_ps();
-    const float* latent = a.latents + t * r;
+    const Row* latent = latents + t * r;
     for (int64_t i = 0; i < r; i += 16) {
       const __mmask16 m = lanes_left(r - i);
-      const __m512 x = _mm512_maskz_loadu_ps(m, latent + i);
+      const __m512 x = load_row(latent + i, m);
       for (int j = 0; j < H; ++j)
         acc[j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a.q_latent + (h0 + j) * a.q_latent_stride + i), x, acc[j]);
     }
-    const float* key = a.rope_keys + t * dr;
+    const Row* key = rope_keys + t * dr;
     for (int64_t i = 0; i < dr; i += 16) {
       const __mmask16 m = lanes_left(dr - i);
-      const __m512 x = _mm512_maskz_loadu_ps(m, key + i);
+      const __m512 x = load_row(key + i, m);
       for (int j = 0; j < H; ++j)
         acc[j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a.q_rope + (h0 + j) * a.q_rope_stride + i), x, acc[j]);
     }
@@ -83,18 +93,18 @@ FRUGAL_AVX512 void scores_avx512(const LatentAttentionArgs& a, int h0, int64_t t
 // The same for queries short enough to stay in registers (C = latent plus
 // rope vectors, at most 4, as in small models: 32 + 16 values): per position
 // only the cached row is loaded.
-template <int H, int C>
+template <typename Row, int H, int C>
 FRUGAL_AVX512 void scores_resident_avx512(const LatentAttentionArgs& a, int h0, int64_t t0, int64_t t1) {
   const int64_t T = a.positions, r = a.latent_dim;
   const int latent_vectors = static_cast<int>((r + 15) / 16);
-  const float* base[C];  // vector c of position t at base[c] + t * stride[c]
+  const Row* base[C];  // vector c of position t at base[c] + t * stride[c]
   int64_t stride[C];
   __mmask16 mask[C];
   __m512 q[H][C];
   for (int c = 0; c < C; ++c) {
     const bool latent = c < latent_vectors;
     const int64_t offset = 16 * (latent ? c : c - latent_vectors), width = latent ? r : a.rope_dim;
-    base[c] = (latent ? a.latents : a.rope_keys) + offset;
+    base[c] = static_cast<const Row*>(latent ? a.latents : a.rope_keys) + offset;
     stride[c] = width;
     mask[c] = lanes_left(width - offset);
     for (int j = 0; j < H; ++j)
@@ -105,7 +115,7 @@ FRUGAL_AVX512 void scores_resident_avx512(const LatentAttentionArgs& a, int h0, 
     __m512 acc[kMaxGroup];  // heads past H stay zero
     for (int j = 0; j < kMaxGroup; ++j) acc[j] = _mm512_setzero_ps();
     for (int c = 0; c < C; ++c) {
-      const __m512 x = _mm512_maskz_loadu_ps(mask[c], base[c] + t * stride[c]);
+      const __m512 x = load_row(base[c] + t * stride[c], mask[c]);
       for (int j = 0; j < H; ++j) acc[j] = _mm512_fmadd_ps(q[j][c], x, acc[j]);
     }
     float sums[kMaxGroup];
@@ -114,17 +124,16 @@ FRUGAL_AVX512 void scores_resident_avx512(const LatentAttentionArgs& a, int h0, 
   }
 }
 
-template <int H>
+template <typename Row, int H>
 FRUGAL_AVX512 void scores_group_avx512(const LatentAttentionArgs& a, int h0, int64_t t0, int64_t t1) {
   switch ((a.latent_dim + 15) / 16 + (a.rope_dim + 15) / 16) {
-    case 1: scores_resident_avx512<H, 1>(a, h0, t0, t1); return;
-    case 2: scores_resident_avx512<H, 2>(a, h0, t0, t1); return;
-    case 3: scores_resident_avx512<H, 3>(a, h0, t0, t1); return;
-    case 4: scores_resident_avx512<H, 4>(a, h0, t0, t1); return;
-    default: scores_avx512<H>(a, h0, t0, t1); return;
+    case 1: scores_resident_avx512<Row, H, 1>(a, h0, t0, t1); return;
+    case 2: scores_resident_avx512<Row, H, 2>(a, h0, t0, t1); return;
+    case 3: scores_resident_avx512<Row, H, 3>(a, h0, t0, t1); return;
+    case 4: scores_resident_avx512<Row, H, 4>(a, h0, t0, t1); return;
+    default: scores_avx512<Row, H>(a, h0, t0, t1); return;
   }
 }
-
 
 FRUGAL_AVX512 void softmax_row_avx512(float* p, int64_t n) {
   __m512 max_lanes = _mm512_set1_ps(-INFINITY);
@@ -149,18 +158,19 @@ FRUGAL_AVX512 void softmax_row_avx512(float* p, int64_t n) {
 
 // out[h][i0 .. i0 + 16 C) += sum over t in [t0, t1) of p[h][t] latent[t][...]
 // for heads [h0, h0 + H): H x C accumulators stay in registers over the tile.
-template <int H, int C>
+template <typename Row, int H, int C>
 FRUGAL_AVX512 void weighted_sum_avx512(const LatentAttentionArgs& a, int h0, int64_t i0, int64_t t0, int64_t t1) {
   const int64_t T = a.positions, r = a.latent_dim;
+  const auto* latents = static_cast<const Row*>(a.latents);
   __mmask16 m[C];
   for (int k = 0; k < C; ++k) m[k] = lanes_left(r - i0 - 16 * k);
   __m512 acc[H][C];
   for (int j = 0; j < H; ++j)
     for (int k = 0; k < C; ++k) acc[j][k] = _mm512_maskz_loadu_ps(m[k], a.out + (h0 + j) * a.out_stride + i0 + 16 * k);
   for (int64_t t = t0; t < t1; ++t) {
-    const float* latent = a.latents + t * r + i0;
+    const Row* latent = latents + t * r + i0;
     __m512 x[C];
-    for (int k = 0; k < C; ++k) x[k] = _mm512_maskz_loadu_ps(m[k], latent + 16 * k);
+    for (int k = 0; k < C; ++k) x[k] = load_row(latent + 16 * k, m[k]);
     for (int j = 0; j < H; ++j) {
       const __m512 weight = _mm512_set1_ps(a.probabilities[(h0 + j) * T + t]);
       for (int k = 0; k < C; ++k) acc[j][k] = _mm512_fmadd_ps(weight, x[k], acc[j][k]);
@@ -171,33 +181,34 @@ FRUGAL_AVX512 void weighted_sum_avx512(const LatentAttentionArgs& a, int h0, int
 }
 
 // The latent row split into blocks of 4, 2 or 1 vectors (the last one masked).
-template <int H>
+template <typename Row, int H>
 FRUGAL_AVX512 void weighted_sum_rows_avx512(const LatentAttentionArgs& a, int h0, int64_t t0, int64_t t1) {
   for (int64_t i = 0; i < a.latent_dim;) {
     const int64_t vectors = (a.latent_dim - i + 15) / 16;
     if (vectors >= 4) {
-      weighted_sum_avx512<H, 4>(a, h0, i, t0, t1);
+      weighted_sum_avx512<Row, H, 4>(a, h0, i, t0, t1);
       i += 64;
     } else if (vectors >= 2) {
-      weighted_sum_avx512<H, 2>(a, h0, i, t0, t1);
+      weighted_sum_avx512<Row, H, 2>(a, h0, i, t0, t1);
       i += 32;
     } else {
-      weighted_sum_avx512<H, 1>(a, h0, i, t0, t1);
+      weighted_sum_avx512<Row, H, 1>(a, h0, i, t0, t1);
       i += 16;
     }
   }
 }
 
+template <typename Row>
 FRUGAL_AVX512 void latent_attention_avx512(const LatentAttentionArgs& a) {
   const int64_t T = a.positions;
   for (int64_t t0 = 0; t0 < T; t0 += kTilePositions) {
     const int64_t t1 = std::min(T, t0 + kTilePositions);
     for (int h0 = 0; h0 < a.heads; h0 += kMaxGroup) {
       switch (std::min(kMaxGroup, a.heads - h0)) {
-        case 1: scores_group_avx512<1>(a, h0, t0, t1); break;
-        case 2: scores_group_avx512<2>(a, h0, t0, t1); break;
-        case 3: scores_group_avx512<3>(a, h0, t0, t1); break;
-        default: scores_group_avx512<4>(a, h0, t0, t1); break;
+        case 1: scores_group_avx512<Row, 1>(a, h0, t0, t1); break;
+        case 2: scores_group_avx512<Row, 2>(a, h0, t0, t1); break;
+        case 3: scores_group_avx512<Row, 3>(a, h0, t0, t1); break;
+        default: scores_group_avx512<Row, 4>(a, h0, t0, t1); break;
       }
     }
   }
@@ -207,10 +218,10 @@ FRUGAL_AVX512 void latent_attention_avx512(const LatentAttentionArgs& a) {
     const int64_t t1 = std::min(T, t0 + kTilePositions);
     for (int h0 = 0; h0 < a.heads; h0 += kMaxGroup) {
       switch (std::min(kMaxGroup, a.heads - h0)) {
-        case 1: weighted_sum_rows_avx512<1>(a, h0, t0, t1); break;
-        case 2: weighted_sum_rows_avx512<2>(a, h0, t0, t1); break;
-        case 3: weighted_sum_rows_avx512<3>(a, h0, t0, t1); break;
-        default: weighted_sum_rows_avx512<4>(a, h0, t0, t1); break;
+        case 1: weighted_sum_rows_avx512<Row, 1>(a, h0, t0, t1); break;
+        case 2: weighted_sum_rows_avx512<Row, 2>(a, h0, t0, t1); break;
+        case 3: weighted_sum_rows_avx512<Row, 3>(a, h0, t0, t1); break;
+        default: weighted_sum_rows_avx512<Row, 4>(a, h0, t0, t1); break;
       }
     }
   }
@@ -222,6 +233,8 @@ FRUGAL_AVX512 void latent_attention_avx512(const LatentAttentionArgs& a) {
 
 void latent_attention_at(SimdLevel level, const LatentAttentionArgs& packed_or_strided) {
   LatentAttentionArgs args = packed_or_strided;
+  if (args.rows_dtype != DType::F32 && args.rows_dtype != DType::BF16)
+    fail("latent attention: cached rows are f32 or bf16, not ", dtype_name(args.rows_dtype));
   if (args.q_latent_stride == 0) args.q_latent_stride = args.latent_dim;
   if (args.out_stride == 0) args.out_stride = args.latent_dim;
   if (args.positions < 1) {  // nothing to attend to: a zero output, not 0/0
@@ -230,7 +243,11 @@ void latent_attention_at(SimdLevel level, const LatentAttentionArgs& packed_or_s
   }
 #if defined(__x86_64__)
   if (level == SimdLevel::Avx512) {
-    latent_attention_avx512(args);
+    if (args.rows_dtype == DType::BF16) {
+      latent_attention_avx512<uint16_t>(args);
+    } else {
+      latent_attention_avx512<float>(args);
+    }
     return;
   }
 #endif

@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "frugal/core/cpu_features.h"
+#include "frugal/core/dtype.h"
 
 namespace frugal {
 
@@ -24,8 +25,9 @@ struct LatentAttentionArgs {
   int64_t q_latent_stride = 0;      // 0: latent_dim (packed)
   const float* q_rope = nullptr;    // head h's rope query at q_rope + h * q_rope_stride
   int64_t q_rope_stride = 0;
-  const float* latents = nullptr;    // [positions, latent_dim]
-  const float* rope_keys = nullptr;  // [positions, rope_dim]
+  DType rows_dtype = DType::F32;     // of the cached rows: F32, or BF16 (widened exactly)
+  const void* latents = nullptr;     // [positions, latent_dim]
+  const void* rope_keys = nullptr;   // [positions, rope_dim]
   float* probabilities = nullptr;    // scratch [heads, positions]; p on return
   float* out = nullptr;              // head h's output at out + h * out_stride
   int64_t out_stride = 0;            // 0: latent_dim (packed)

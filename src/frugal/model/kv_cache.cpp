@@ -1,19 +1,29 @@
 #include "frugal/model/kv_cache.h"
 
+#include <cstring>
+
 #include "frugal/core/error.h"
 
 namespace frugal {
 
-KvCache::KvCache(const Config& config, int layers, int64_t capacity)
-    : latent_dim_(config.kv_lora_rank), rope_dim_(config.qk_rope_head_dim), capacity_(capacity) {
+DType parse_kv_cache_dtype(const std::string& name) {
+  if (name == "f32") return DType::F32;
+  if (name == "bf16") return DType::BF16;
+  fail("--kv-cache: unknown precision '", name, "' (expected f32 or bf16)");
+}
+
+KvCache::KvCache(const Config& config, int layers, int64_t capacity, DType dtype)
+    : latent_dim_(config.kv_lora_rank), rope_dim_(config.qk_rope_head_dim), capacity_(capacity), dtype_(dtype) {
+  if (dtype != DType::F32 && dtype != DType::BF16)
+    fail("KV cache: values are kept as f32 or bf16, not ", dtype_name(dtype));
   if (capacity < 1) fail("KV cache capacity must be at least 1 token, got ", capacity);
   if (capacity > config.max_position_embeddings)
     fail("KV cache capacity of ", capacity, " tokens exceeds the model's max_position_embeddings (",
          config.max_position_embeddings, ")");
   filled_.assign(static_cast<std::size_t>(layers), 0);
   const auto slots = static_cast<std::size_t>(layers) * static_cast<std::size_t>(capacity);
-  latent_.assign(slots * latent_dim_, 0.0f);
-  rope_key_.assign(slots * rope_dim_, 0.0f);
+  latent_.assign(slots * latent_dim_ * dtype_size(dtype_), 0);
+  rope_key_.assign(slots * rope_dim_ * dtype_size(dtype_), 0);
 }
 
 void KvCache::reserve(int layer, int64_t first, int64_t n) const {
@@ -29,18 +39,52 @@ void KvCache::truncate(int64_t end) {
   for (auto& f : filled_) f = f < end ? f : end;
 }
 
-float* KvCache::latent(int layer, int64_t position) {
-  return latent_.data() + (static_cast<std::size_t>(layer) * capacity_ + position) * latent_dim_;
+std::size_t KvCache::offset(int layer, int64_t position, int width) const {
+  return (static_cast<std::size_t>(layer) * capacity_ + position) * width * dtype_size(dtype_);
 }
-float* KvCache::rope_key(int layer, int64_t position) {
-  return rope_key_.data() + (static_cast<std::size_t>(layer) * capacity_ + position) * rope_dim_;
+
+namespace {
+
+void store_values(const float* values, int n, DType dtype, uint8_t* out) {
+  if (dtype == DType::F32) {
+    std::memcpy(out, values, n * sizeof(float));
+    return;
+  }
+  for (int i = 0; i < n; ++i) {
+    const uint16_t bits = f32_to_bf16(values[i]);
+    std::memcpy(out + 2 * i, &bits, 2);
+  }
 }
-const float* KvCache::latent(int layer, int64_t position) const {
-  return latent_.data() + (static_cast<std::size_t>(layer) * capacity_ + position) * latent_dim_;
+
+void load_values(const uint8_t* stored, int n, DType dtype, float* out) {
+  if (dtype == DType::F32) {
+    std::memcpy(out, stored, n * sizeof(float));
+    return;
+  }
+  for (int i = 0; i < n; ++i) {
+    uint16_t bits;
+    std::memcpy(&bits, stored + 2 * i, 2);
+    out[i] = bf16_to_f32(bits);
+  }
 }
-const float* KvCache::rope_key(int layer, int64_t position) const {
-  return rope_key_.data() + (static_cast<std::size_t>(layer) * capacity_ + position) * rope_dim_;
+
+}  // namespace
+
+void KvCache::store(int layer, int64_t position, const float* latent, const float* rope_key) {
+  store_values(latent, latent_dim_, dtype_, latent_.data() + offset(layer, position, latent_dim_));
+  store_values(rope_key, rope_dim_, dtype_, rope_key_.data() + offset(layer, position, rope_dim_));
 }
+
+void KvCache::load_latent(int layer, int64_t position, float* out) const {
+  load_values(latent_.data() + offset(layer, position, latent_dim_), latent_dim_, dtype_, out);
+}
+
+void KvCache::load_rope_key(int layer, int64_t position, float* out) const {
+  load_values(rope_key_.data() + offset(layer, position, rope_dim_), rope_dim_, dtype_, out);
+}
+
+const void* KvCache::latent_rows(int layer) const { return latent_.data() + offset(layer, 0, latent_dim_); }
+const void* KvCache::rope_key_rows(int layer) const { return rope_key_.data() + offset(layer, 0, rope_dim_); }
 
 void KvCache::fill_random(int64_t n, uint64_t seed) {
   reserve(0, 0, n);
@@ -51,23 +95,21 @@ void KvCache::fill_random(int64_t n, uint64_t seed) {
     state ^= state >> 27;
     return (static_cast<float>((state * 0x2545F4914F6CDD1Dull) >> 40) / 16777216.0f * 2.0f - 1.0f) * 1.7320508f;
   };
+  std::vector<float> latent(static_cast<std::size_t>(latent_dim_)), key(static_cast<std::size_t>(rope_dim_));
   for (int layer = 0; layer < layers(); ++layer) {
     for (int64_t t = 0; t < n; ++t) {
-      float* latent_row = latent(layer, t);
-      for (int i = 0; i < latent_dim_; ++i) latent_row[i] = next();
-      float* key_row = rope_key(layer, t);
-      for (int i = 0; i < rope_dim_; ++i) key_row[i] = next();
+      for (float& v : latent) v = next();
+      for (float& v : key) v = next();
+      store(layer, t, latent.data(), key.data());
     }
     filled_[layer] = n;
   }
 }
 
 std::size_t KvCache::bytes_per_token() const {
-  return filled_.size() * static_cast<std::size_t>(latent_dim_ + rope_dim_) * sizeof(float);
+  return filled_.size() * static_cast<std::size_t>(latent_dim_ + rope_dim_) * dtype_size(dtype_);
 }
 
-std::size_t KvCache::bytes_allocated() const {
-  return (latent_.size() + rope_key_.size()) * sizeof(float);
-}
+std::size_t KvCache::bytes_allocated() const { return latent_.size() + rope_key_.size(); }
 
 }  // namespace frugal

@@ -3,18 +3,26 @@
 // normalised latent c_kv (kv_lora_rank values) and the roped shared key k_pe
 // (qk_rope_head_dim values): 576 values for every released model instead of
 // H * (dn + dr + dv) for a plain multi-head cache. Memory is allocated once,
-// for the capacity requested when the sequence starts.
+// for the capacity requested when the sequence starts. Values are kept in
+// float32 or BF16 (half the bytes to hold and to read per decoded token;
+// each value rounded to 8 significant bits, its effect on logits measured
+// in docs/performance.md).
 #include <cstdint>
+#include <string>
 #include <vector>
 
+#include "frugal/core/dtype.h"
 #include "frugal/model/config.h"
 
 namespace frugal {
 
+// The cache's value type: DType::F32 or DType::BF16.
+DType parse_kv_cache_dtype(const std::string& name);  // "f32", "bf16"
+
 class KvCache {
  public:
   // `layers` includes MTP modules (one cache layer each, after the main ones).
-  KvCache(const Config& config, int layers, int64_t capacity);
+  KvCache(const Config& config, int layers, int64_t capacity, DType dtype = DType::F32);
 
   int64_t capacity() const { return capacity_; }
   int layers() const { return static_cast<int>(filled_.size()); }
@@ -34,22 +42,33 @@ class KvCache {
   // values, and a real prefill of 16K tokens would dominate the run).
   void fill_random(int64_t n, uint64_t seed);
 
-  float* latent(int layer, int64_t position);
-  float* rope_key(int layer, int64_t position);
-  const float* latent(int layer, int64_t position) const;
-  const float* rope_key(int layer, int64_t position) const;
+  DType dtype() const { return dtype_; }
+  // Stores one token's latent (latent_dim values) and roped key (rope_dim),
+  // rounded to the cache's dtype.
+  void store(int layer, int64_t position, const float* latent, const float* rope_key);
+  // Reads them back as float32.
+  void load_latent(int layer, int64_t position, float* out) const;
+  void load_rope_key(int layer, int64_t position, float* out) const;
+  // A layer's rows from position 0 in the cache's dtype (float or BF16
+  // bits), for the attention kernel: latent rows of latent_dim values, rope
+  // rows of rope_dim.
+  const void* latent_rows(int layer) const;
+  const void* rope_key_rows(int layer) const;
 
   // Bytes held per token across all layers, and in total.
   std::size_t bytes_per_token() const;
   std::size_t bytes_allocated() const;
 
  private:
+  std::size_t offset(int layer, int64_t position, int width) const;
+
   int latent_dim_;
   int rope_dim_;
   int64_t capacity_;
+  DType dtype_;
   std::vector<int64_t> filled_;
-  std::vector<float> latent_;
-  std::vector<float> rope_key_;
+  std::vector<uint8_t> latent_;    // [layers, capacity, latent_dim] values of dtype_
+  std::vector<uint8_t> rope_key_;  // [layers, capacity, rope_dim]
 };
 
 }  // namespace frugal

@@ -46,15 +46,13 @@ void write_latents(const Config& config, const MlaWeights& w, const float* x, in
   const Dims d(config);
   std::vector<float> a(static_cast<std::size_t>(n * (d.r + d.dr)));
   linear(x, n, w.kv_a_proj, a.data());
+  std::vector<float> latent(static_cast<std::size_t>(d.r)), key(static_cast<std::size_t>(d.dr));
   for (int64_t t = 0; t < n; ++t) {
     const float* row = a.data() + t * (d.r + d.dr);
-    KvCache& cache = *slots[t].cache;
-    rms_norm(row, w.kv_a_norm.data(), 1, d.r, static_cast<float>(config.rms_norm_eps),
-             cache.latent(layer, slots[t].position));
-    float* key = cache.rope_key(layer, slots[t].position);
-    for (int64_t i = 0; i < d.dr; ++i) key[i] = row[d.r + i];
-    rope_interleaved(key, angles.cos.data() + t * (d.dr / 2), angles.sin.data() + t * (d.dr / 2),
-                     d.dr);
+    rms_norm(row, w.kv_a_norm.data(), 1, d.r, static_cast<float>(config.rms_norm_eps), latent.data());
+    std::copy_n(row + d.r, d.dr, key.data());
+    rope_interleaved(key.data(), angles.cos.data() + t * (d.dr / 2), angles.sin.data() + t * (d.dr / 2), d.dr);
+    slots[t].cache->store(layer, slots[t].position, latent.data(), key.data());
   }
 }
 
@@ -64,9 +62,11 @@ void attend_naive(const Config& config, const MlaWeights& w, const float* q, int
   const Dims d(config);
   const int64_t context = first + n;
   const float scale = static_cast<float>(config.softmax_scale());
-  std::vector<float> latents(static_cast<std::size_t>(context * d.r));
-  for (int64_t t = 0; t < context; ++t)
-    std::copy_n(cache.latent(layer, t), d.r, latents.data() + t * d.r);
+  std::vector<float> latents(static_cast<std::size_t>(context * d.r)), rope_keys(static_cast<std::size_t>(context * d.dr));
+  for (int64_t t = 0; t < context; ++t) {
+    cache.load_latent(layer, t, latents.data() + t * d.r);
+    cache.load_rope_key(layer, t, rope_keys.data() + t * d.dr);
+  }
   std::vector<float> kv(static_cast<std::size_t>(context * d.H * (d.dn + d.dv)));
   linear(latents.data(), context, w.kv_b_proj, kv.data());
 
@@ -80,7 +80,7 @@ void attend_naive(const Config& config, const MlaWeights& w, const float* q, int
           const int64_t visible = first + s + 1;
           for (int64_t t = 0; t < visible; ++t) {
             const float* k_nope = kv.data() + (t * d.H + h) * (d.dn + d.dv);
-            scores[t] = (dot(qh, k_nope, d.dn) + dot(qh + d.dn, cache.rope_key(layer, t), d.dr)) *
+            scores[t] = (dot(qh, k_nope, d.dn) + dot(qh + d.dn, rope_keys.data() + t * d.dr, d.dr)) *
                         scale;
           }
           softmax(scores.data(), visible);
@@ -147,8 +147,9 @@ void attend_absorbed(const Config& config, const MlaWeights& w, const float* q, 
           args.q_latent_stride = n * d.r;
           args.q_rope = q + (s * d.H + h0) * d.qk + d.dn;
           args.q_rope_stride = d.qk;
-          args.latents = cache.latent(layer, 0);
-          args.rope_keys = cache.rope_key(layer, 0);
+          args.rows_dtype = cache.dtype();
+          args.latents = cache.latent_rows(layer);
+          args.rope_keys = cache.rope_key_rows(layer);
           args.probabilities = probabilities.data();
           args.out = o_latent.data() + (h0 * n + s) * d.r;
           args.out_stride = n * d.r;

@@ -36,8 +36,8 @@ const Checkpoint& Model::checkpoint() const {
   return *checkpoint_;
 }
 
-KvCache Model::new_cache(int64_t capacity) const {
-  return KvCache(config_, config_.num_hidden_layers + mtp_modules(), capacity);
+KvCache Model::new_cache(int64_t capacity, DType dtype) const {
+  return KvCache(config_, config_.num_hidden_layers + mtp_modules(), capacity, dtype);
 }
 
 void Model::embed(const int32_t* tokens, int64_t n, int64_t first, float* out) const {

@@ -56,7 +56,7 @@ class Model {
 
   // A cache for one sequence of up to `capacity` tokens, with a layer for
   // every main layer and MTP module.
-  KvCache new_cache(int64_t capacity) const;
+  KvCache new_cache(int64_t capacity, DType dtype = DType::F32) const;
 
   // Runs n tokens that continue the sequence in `cache` (positions
   // cache.filled(0) ..). Writes logits [n, V] when `logits` is given and the
