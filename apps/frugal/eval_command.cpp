@@ -1,7 +1,7 @@
 // frugal eval --model DIR
 //             (--task NAME [--n 100] [--seed 0] [--digits A-B] [--numbers A-B] [--max-number N]
 //              | --problems FILE.jsonl [--skip-bad-lines] [--n N])
-//             [--template compact|r1-zero] [--max-tokens 256] [--threads N] [--json] [--show K]
+//             [--template compact|r1-zero] [--max-tokens 256] [--kv-cache f32|bf16] [--threads N] [--json] [--show K]
 // A stable interface: greedy completions of rule-checked problems, then
 // accuracy, format rate and mean completion length with 95% confidence
 // intervals (Wilson for the rates) and problems per second.
@@ -45,6 +45,7 @@ struct EvalOptions {
   TaskFlags task_flags;
   std::string prompt_template = "compact";
   int64_t max_tokens = 256;
+  std::string kv_cache = "f32";
   int threads = 0;
   bool json = false;
   int64_t show = 0;
@@ -160,7 +161,7 @@ int run_eval(const EvalOptions& o) {
 
   const Tokenizer tokenizer = Tokenizer::load(o.model);
   const Model model(o.model);
-  rl::GreedyCompleter completer(model, tokenizer, o.max_tokens);
+  rl::GreedyCompleter completer(model, tokenizer, o.max_tokens, "</answer>", parse_kv_cache_dtype(o.kv_cache));
   rl::EvaluationOptions options;
   options.prompt_template = prompt_template;
   options.progress = progress_printer();
@@ -203,6 +204,9 @@ Runner add_eval_command(CLI::App& app) {
   o->task_flags.add_to(command);
   command->add_option("--template", o->prompt_template, "Prompt template")
       ->check(CLI::IsMember({"compact", "r1-zero"}))
+      ->capture_default_str();
+  command->add_option("--kv-cache", o->kv_cache, "Latent KV cache precision")
+      ->check(CLI::IsMember({"f32", "bf16"}))
       ->capture_default_str();
   command->add_option("--max-tokens", o->max_tokens, "Most tokens per completion")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30))

@@ -1,6 +1,7 @@
 // The latent attention kernel at every SIMD level against a double-precision
 // evaluation of its three equations, over head counts and sizes that leave
-// partial head groups, partial vectors and more than one tile of positions.
+// partial head groups, partial vectors and several tiles of positions (the
+// online softmax rescales across tiles).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -55,7 +56,7 @@ LatentAttentionArgs arguments(const Case& c, const Inputs& in, float scale, std:
   a.q_rope_stride = in.q_rope_stride;
   a.latents = in.latents.data();
   a.rope_keys = in.rope_keys.data();
-  a.probabilities = p.data();
+  a.scratch = p.data();
   a.out = out.data();
   return a;
 }
@@ -100,11 +101,6 @@ TEST(LatentAttentionTest, EveryLevelMatchesTheDoublePrecisionEquations) {
     for (SimdLevel level : levels) {
       std::vector<float> p, out;
       latent_attention_at(level, arguments(c, in, scale, p, out));
-      for (int h = 0; h < c.heads; ++h) {
-        double total = 0;
-        for (int64_t t = 0; t < c.positions; ++t) total += p[h * c.positions + t];
-        EXPECT_NEAR(total, 1.0, 1e-5) << "probabilities of head " << h << " at " << to_string(level);
-      }
       for (std::size_t i = 0; i < out.size(); ++i)
         ASSERT_NEAR(out[i], expected[i], 2e-5 * (1.0 + std::fabs(expected[i])))
             << "heads " << c.heads << " positions " << c.positions << " value " << i << " at " << to_string(level);
@@ -144,9 +140,9 @@ TEST(LatentAttentionTest, Bf16RowsAttendAsTheirWidenedValues) {
   EXPECT_THROW(latent_attention(args), Error) << "rows of another dtype";
 }
 
-TEST(LatentAttentionTest, ExtremeScoresGiveFiniteProbabilities) {
+TEST(LatentAttentionTest, ExtremeScoresGiveFiniteOutputs) {
   // Scores hundreds apart: exp must neither overflow nor turn the softmax into NaN.
-  const Case c{2, 20, 16, 16};
+  const Case c{2, 600, 16, 16};  // three tiles: the running maximum jumps between them
   std::mt19937 rng(3);
   Inputs in = random_inputs(c, rng);
   for (float& v : in.q_latent) v *= 40.0f;
@@ -154,7 +150,7 @@ TEST(LatentAttentionTest, ExtremeScoresGiveFiniteProbabilities) {
   for (SimdLevel level : test::available_simd_levels()) {
     std::vector<float> p, out;
     latent_attention_at(level, arguments(c, in, 1.0f, p, out));
-    for (float v : p) ASSERT_TRUE(std::isfinite(v) && v >= 0.0f && v <= 1.0f) << to_string(level);
+    for (float v : out) ASSERT_TRUE(std::isfinite(v)) << to_string(level);
     for (std::size_t i = 0; i < out.size(); ++i)
       ASSERT_NEAR(out[i], expected[i], 1e-4 * (1.0 + std::fabs(expected[i]))) << to_string(level);
   }

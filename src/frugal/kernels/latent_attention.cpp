@@ -26,7 +26,7 @@ void latent_attention_portable(const LatentAttentionArgs& a) {
   for (int h = 0; h < a.heads; ++h) {
     const float* q_latent = a.q_latent + h * a.q_latent_stride;
     const float* q_rope = a.q_rope + h * a.q_rope_stride;
-    float* p = a.probabilities + h * T;
+    float* p = a.scratch + h * T;
     for (int64_t t = 0; t < T; ++t) {
       const float* latent = latents.data() + t * r;
       const float* key = keys.data() + t * dr;
@@ -41,7 +41,7 @@ void latent_attention_portable(const LatentAttentionArgs& a) {
   for (int64_t t = 0; t < T; ++t) {
     const float* latent = latents.data() + t * r;
     for (int h = 0; h < a.heads; ++h) {
-      const float weight = a.probabilities[h * T + t];
+      const float weight = a.scratch[h * T + t];
       float* out = a.out + h * a.out_stride;
       for (int64_t i = 0; i < r; ++i) out[i] += weight * latent[i];
     }
@@ -54,6 +54,9 @@ void latent_attention_portable(const LatentAttentionArgs& a) {
 constexpr int64_t kTilePositions = 256;
 constexpr int kMaxGroup = 4;  // heads per pass: 4 accumulators per row chunk
 
+// Scores of a tile: scratch[h * tile_stride + (t - t0)].
+inline int64_t tile_stride(const LatentAttentionArgs& a) { return std::min(a.positions, kTilePositions); }
+
 // 16 cached values (lanes past the mask read as 0) as float32: Row is float,
 // or uint16_t for BF16 bits, widened exactly.
 FRUGAL_AVX512 inline __m512 load_row(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
@@ -61,10 +64,10 @@ FRUGAL_AVX512 inline __m512 load_row(const uint16_t* p, __mmask16 m) {
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
 }
 
-// probabilities[h][t] = score for heads [h0, h0 + H) and positions [t0, t1).
+// scratch[h][t - t0] = score for heads [h0, h0 + H) and positions [t0, t1).
 template <typename Row, int H>
 FRUGAL_AVX512 void scores_avx512(const LatentAttentionArgs& a, int h0, int64_t t0, int64_t t1) {
-  const int64_t T = a.positions, r = a.latent_dim, dr = a.rope_dim;
+  const int64_t r = a.latent_dim, dr = a.rope_dim;
   const auto* latents = static_cast<const Row*>(a.latents);
   const auto* rope_keys = static_cast<const Row*>(a.rope_keys);
   for (int64_t t = t0; t < t1; ++t) {
@@ -86,7 +89,7 @@ FRUGAL_AVX512 void scores_avx512(const LatentAttentionArgs& a, int h0, int64_t t
     }
     float sums[kMaxGroup];
     _mm_storeu_ps(sums, reduce_add4_avx512(acc[0], acc[1], acc[2], acc[3]));
-    for (int j = 0; j < H; ++j) a.probabilities[(h0 + j) * T + t] = sums[j] * a.scale;
+    for (int j = 0; j < H; ++j) a.scratch[(h0 + j) * tile_stride(a) + (t - t0)] = sums[j] * a.scale;
   }
 }
 
@@ -95,7 +98,7 @@ FRUGAL_AVX512 void scores_avx512(const LatentAttentionArgs& a, int h0, int64_t t
 // only the cached row is loaded.
 template <typename Row, int H, int C>
 FRUGAL_AVX512 void scores_resident_avx512(const LatentAttentionArgs& a, int h0, int64_t t0, int64_t t1) {
-  const int64_t T = a.positions, r = a.latent_dim;
+  const int64_t r = a.latent_dim;
   const int latent_vectors = static_cast<int>((r + 15) / 16);
   const Row* base[C];  // vector c of position t at base[c] + t * stride[c]
   int64_t stride[C];
@@ -120,7 +123,7 @@ FRUGAL_AVX512 void scores_resident_avx512(const LatentAttentionArgs& a, int h0, 
     }
     float sums[kMaxGroup];
     _mm_storeu_ps(sums, reduce_add4_avx512(acc[0], acc[1], acc[2], acc[3]));
-    for (int j = 0; j < H; ++j) a.probabilities[(h0 + j) * T + t] = sums[j] * a.scale;
+    for (int j = 0; j < H; ++j) a.scratch[(h0 + j) * tile_stride(a) + (t - t0)] = sums[j] * a.scale;
   }
 }
 
@@ -135,13 +138,19 @@ FRUGAL_AVX512 void scores_group_avx512(const LatentAttentionArgs& a, int h0, int
   }
 }
 
-FRUGAL_AVX512 void softmax_row_avx512(float* p, int64_t n) {
+// One head's scores for a tile (n of them at p) become e^(score - max),
+// where max is the head's running maximum over every tile so far; returns
+// the factor e^(old max - new max) by which the earlier sum and output must
+// be scaled (0 before the first tile).
+FRUGAL_AVX512 float online_softmax_tile_avx512(float* p, int64_t n, float& running_max, float& running_sum) {
   __m512 max_lanes = _mm512_set1_ps(-INFINITY);
   for (int64_t t = 0; t < n; t += 16) {
     const __mmask16 m = lanes_left(n - t);
     max_lanes = _mm512_mask_max_ps(max_lanes, m, max_lanes, _mm512_maskz_loadu_ps(m, p + t));
   }
-  const __m512 max_score = _mm512_set1_ps(_mm512_reduce_max_ps(max_lanes));
+  const float new_max = std::max(running_max, _mm512_reduce_max_ps(max_lanes));
+  const float correction = running_max == -INFINITY ? 0.0f : std::exp(running_max - new_max);
+  const __m512 max_score = _mm512_set1_ps(new_max);
   __m512 sum = _mm512_setzero_ps();
   for (int64_t t = 0; t < n; t += 16) {
     const __mmask16 m = lanes_left(n - t);
@@ -149,10 +158,16 @@ FRUGAL_AVX512 void softmax_row_avx512(float* p, int64_t n) {
     _mm512_mask_storeu_ps(p + t, m, e);
     sum = _mm512_mask_add_ps(sum, m, sum, e);
   }
-  const __m512 inv = _mm512_set1_ps(1.0f / reduce_add_avx512(sum));
-  for (int64_t t = 0; t < n; t += 16) {
-    const __mmask16 m = lanes_left(n - t);
-    _mm512_mask_storeu_ps(p + t, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, p + t), inv));
+  running_max = new_max;
+  running_sum = running_sum * correction + reduce_add_avx512(sum);
+  return correction;
+}
+
+FRUGAL_AVX512 void scale_avx512(float* x, int64_t n, float factor) {
+  const __m512 f = _mm512_set1_ps(factor);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = lanes_left(n - i);
+    _mm512_mask_storeu_ps(x + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), f));
   }
 }
 
@@ -160,7 +175,7 @@ FRUGAL_AVX512 void softmax_row_avx512(float* p, int64_t n) {
 // for heads [h0, h0 + H): H x C accumulators stay in registers over the tile.
 template <typename Row, int H, int C>
 FRUGAL_AVX512 void weighted_sum_avx512(const LatentAttentionArgs& a, int h0, int64_t i0, int64_t t0, int64_t t1) {
-  const int64_t T = a.positions, r = a.latent_dim;
+  const int64_t r = a.latent_dim, stride = tile_stride(a);
   const auto* latents = static_cast<const Row*>(a.latents);
   __mmask16 m[C];
   for (int k = 0; k < C; ++k) m[k] = lanes_left(r - i0 - 16 * k);
@@ -172,7 +187,7 @@ FRUGAL_AVX512 void weighted_sum_avx512(const LatentAttentionArgs& a, int h0, int
     __m512 x[C];
     for (int k = 0; k < C; ++k) x[k] = load_row(latent + 16 * k, m[k]);
     for (int j = 0; j < H; ++j) {
-      const __m512 weight = _mm512_set1_ps(a.probabilities[(h0 + j) * T + t]);
+      const __m512 weight = _mm512_set1_ps(a.scratch[(h0 + j) * stride + (t - t0)]);
       for (int k = 0; k < C; ++k) acc[j][k] = _mm512_fmadd_ps(weight, x[k], acc[j][k]);
     }
   }
@@ -200,9 +215,14 @@ FRUGAL_AVX512 void weighted_sum_rows_avx512(const LatentAttentionArgs& a, int h0
 
 template <typename Row>
 FRUGAL_AVX512 void latent_attention_avx512(const LatentAttentionArgs& a) {
-  const int64_t T = a.positions;
-  for (int64_t t0 = 0; t0 < T; t0 += kTilePositions) {
-    const int64_t t1 = std::min(T, t0 + kTilePositions);
+  float running_max[kLatentAttentionMostHeads], running_sum[kLatentAttentionMostHeads];
+  for (int h = 0; h < a.heads; ++h) {
+    running_max[h] = -INFINITY;
+    running_sum[h] = 0.0f;
+    std::fill_n(a.out + h * a.out_stride, a.latent_dim, 0.0f);
+  }
+  for (int64_t t0 = 0; t0 < a.positions; t0 += kTilePositions) {
+    const int64_t t1 = std::min(a.positions, t0 + kTilePositions);
     for (int h0 = 0; h0 < a.heads; h0 += kMaxGroup) {
       switch (std::min(kMaxGroup, a.heads - h0)) {
         case 1: scores_group_avx512<Row, 1>(a, h0, t0, t1); break;
@@ -211,11 +231,11 @@ FRUGAL_AVX512 void latent_attention_avx512(const LatentAttentionArgs& a) {
         default: scores_group_avx512<Row, 4>(a, h0, t0, t1); break;
       }
     }
-  }
-  for (int h = 0; h < a.heads; ++h) softmax_row_avx512(a.probabilities + h * T, T);
-  for (int h = 0; h < a.heads; ++h) std::fill_n(a.out + h * a.out_stride, a.latent_dim, 0.0f);
-  for (int64_t t0 = 0; t0 < T; t0 += kTilePositions) {
-    const int64_t t1 = std::min(T, t0 + kTilePositions);
+    for (int h = 0; h < a.heads; ++h) {
+      const float correction =
+          online_softmax_tile_avx512(a.scratch + h * tile_stride(a), t1 - t0, running_max[h], running_sum[h]);
+      if (t0 > 0) scale_avx512(a.out + h * a.out_stride, a.latent_dim, correction);
+    }
     for (int h0 = 0; h0 < a.heads; h0 += kMaxGroup) {
       switch (std::min(kMaxGroup, a.heads - h0)) {
         case 1: weighted_sum_rows_avx512<Row, 1>(a, h0, t0, t1); break;
@@ -225,6 +245,7 @@ FRUGAL_AVX512 void latent_attention_avx512(const LatentAttentionArgs& a) {
       }
     }
   }
+  for (int h = 0; h < a.heads; ++h) scale_avx512(a.out + h * a.out_stride, a.latent_dim, 1.0f / running_sum[h]);
 }
 
 #endif
@@ -235,6 +256,8 @@ void latent_attention_at(SimdLevel level, const LatentAttentionArgs& packed_or_s
   LatentAttentionArgs args = packed_or_strided;
   if (args.rows_dtype != DType::F32 && args.rows_dtype != DType::BF16)
     fail("latent attention: cached rows are f32 or bf16, not ", dtype_name(args.rows_dtype));
+  if (args.heads > kLatentAttentionMostHeads)
+    fail("latent attention: ", args.heads, " heads in one call (at most ", kLatentAttentionMostHeads, ")");
   if (args.q_latent_stride == 0) args.q_latent_stride = args.latent_dim;
   if (args.out_stride == 0) args.out_stride = args.latent_dim;
   if (args.positions < 1) {  // nothing to attend to: a zero output, not 0/0

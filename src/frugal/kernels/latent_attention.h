@@ -1,19 +1,23 @@
 #pragma once
 // The absorbed form of MLA attention (spec section 4) over one sequence's
-// latent cache, for a group of heads at once. Every head attends to the same
-// cached rows, so each row is loaded once for the whole group, and the
-// scores, softmax and weighted sum run as three SIMD passes instead of one
-// short dot product, exp and axpy per head and position:
+// latent cache, for several heads at once:
 //   score[h][t] = (q_latent[h] . latent[t] + q_rope[h] . rope_key[t]) * scale   for t < positions
 //   p[h]        = softmax(score[h])
 //   out[h]      = sum_t p[h][t] latent[t]
-// Any dimensions work; the AVX-512 path masks the last partial vector.
+// The AVX-512 path makes one pass over the cache, a tile of positions at a
+// time (flash-decoding's online softmax: each head keeps its running maximum
+// and sum, and rescales its output when the maximum grows), so a long cache
+// is read from memory once, not once for the scores and again for the sum;
+// within a tile every cached row is loaded once per 4 heads. Any dimensions
+// work; the last partial vector is masked.
 #include <cstdint>
 
 #include "frugal/core/cpu_features.h"
 #include "frugal/core/dtype.h"
 
 namespace frugal {
+
+inline constexpr int kLatentAttentionMostHeads = 128;  // per call; DeepSeek-V3 has 128
 
 struct LatentAttentionArgs {
   int heads = 0;
@@ -28,7 +32,7 @@ struct LatentAttentionArgs {
   DType rows_dtype = DType::F32;     // of the cached rows: F32, or BF16 (widened exactly)
   const void* latents = nullptr;     // [positions, latent_dim]
   const void* rope_keys = nullptr;   // [positions, rope_dim]
-  float* probabilities = nullptr;    // scratch [heads, positions]; p on return
+  float* scratch = nullptr;          // [heads, positions] floats
   float* out = nullptr;              // head h's output at out + h * out_stride
   int64_t out_stride = 0;            // 0: latent_dim (packed)
 };

@@ -95,12 +95,12 @@ void attend_naive(const Config& config, const MlaWeights& w, const float* q, int
 // Section 4: attention directly over the cached latents; token s sees its
 // own cache up to and including its position. Three passes: every head's
 // queries absorb W_uk (q_latent = q_nope W_uk) for all the tokens at once;
-// each token attends with up to kHeadsPerJob heads at a time, which share
-// every cached row they read; every head's latent outputs leave through W_uv
-// for all the tokens at once. Latent vectors are laid out head-major
-// [H, n, r], so a head's rows for the batch are contiguous.
-constexpr int64_t kHeadsPerJob = 4;
-
+// each token attends with its heads split into as many jobs as keep the
+// threads busy (one job per token when the batch has a token per thread:
+// the kernel then reads that token's cache once for all heads); every head's
+// latent outputs leave through W_uv for all the tokens at once. Latent
+// vectors are laid out head-major [H, n, r], so a head's rows for the batch
+// are contiguous.
 void absorb_queries(const Dims& d, const MlaWeights& w, const float* q, int64_t n, float* q_latent) {
   ThreadPool::global().parallel_for(
       static_cast<std::size_t>(d.H), static_cast<std::size_t>(n * d.dn * d.r), [&](std::size_t begin, std::size_t end) {
@@ -128,17 +128,22 @@ void attend_absorbed(const Config& config, const MlaWeights& w, const float* q, 
   std::vector<float> o_latent(static_cast<std::size_t>(d.H * n * d.r));
   absorb_queries(d, w, q, n, q_latent.data());
 
-  const int64_t groups = (d.H + kHeadsPerJob - 1) / kHeadsPerJob;
+  // Jobs of a multiple of 4 heads (the kernel's group), enough of them for
+  // every thread when the batch is smaller than the pool.
+  const int64_t threads = ThreadPool::global().num_threads();
+  const int64_t jobs_per_token = std::min<int64_t>((d.H + 3) / 4, std::max<int64_t>(1, (threads + n - 1) / n));
+  const int64_t heads_per_job = ((d.H + jobs_per_token - 1) / jobs_per_token + 3) / 4 * 4;
+  const int64_t groups = (d.H + heads_per_job - 1) / heads_per_job;
   ThreadPool::global().parallel_for(
-      static_cast<std::size_t>(n * groups), static_cast<std::size_t>(kHeadsPerJob * longest * (2 * d.r + d.dr)),
+      static_cast<std::size_t>(n * groups), static_cast<std::size_t>(heads_per_job * longest * (2 * d.r + d.dr)),
       [&](std::size_t begin, std::size_t end) {
-        std::vector<float> probabilities(static_cast<std::size_t>(kHeadsPerJob * longest));
+        std::vector<float> scratch(static_cast<std::size_t>(heads_per_job * longest));
         for (std::size_t job = begin; job < end; ++job) {
           const int64_t s = static_cast<int64_t>(job) / groups;
-          const int64_t h0 = static_cast<int64_t>(job) % groups * kHeadsPerJob;
+          const int64_t h0 = static_cast<int64_t>(job) % groups * heads_per_job;
           const KvCache& cache = *slots[s].cache;
           LatentAttentionArgs args;
-          args.heads = static_cast<int>(std::min(kHeadsPerJob, d.H - h0));
+          args.heads = static_cast<int>(std::min(heads_per_job, d.H - h0));
           args.positions = slots[s].position + 1;
           args.latent_dim = d.r;
           args.rope_dim = d.dr;
@@ -150,7 +155,7 @@ void attend_absorbed(const Config& config, const MlaWeights& w, const float* q, 
           args.rows_dtype = cache.dtype();
           args.latents = cache.latent_rows(layer);
           args.rope_keys = cache.rope_key_rows(layer);
-          args.probabilities = probabilities.data();
+          args.scratch = scratch.data();
           args.out = o_latent.data() + (h0 * n + s) * d.r;
           args.out_stride = n * d.r;
           latent_attention(args);

@@ -7,8 +7,8 @@
 namespace frugal::rl {
 
 GreedyCompleter::GreedyCompleter(const Model& model, const Tokenizer& tokenizer, int64_t max_new_tokens,
-                                 std::string stop_marker)
-    : model_(model), tokenizer_(tokenizer), stop_marker_(std::move(stop_marker)) {
+                                 std::string stop_marker, DType kv_cache_dtype)
+    : model_(model), tokenizer_(tokenizer), stop_marker_(std::move(stop_marker)), kv_cache_dtype_(kv_cache_dtype) {
   if (max_new_tokens < 1) fail("the most tokens per completion must be at least 1, got ", max_new_tokens);
   if (stop_marker_.empty()) fail("the stop marker is empty");
   options_.sampling.temperature = 0.0f;
@@ -36,7 +36,7 @@ Completion GreedyCompleter::complete_one(const std::string& prompt) {
   const int64_t needed = std::min<int64_t>(static_cast<int64_t>(ids.size()) + options_.max_new_tokens,
                                            model_.config().max_position_embeddings);
   // One cache for all prompts, grown only for a longer one.
-  if (!session_ || session_->context() < needed) session_ = std::make_unique<Session>(model_, needed);
+  if (!session_ || session_->context() < needed) session_ = std::make_unique<Session>(model_, needed, kv_cache_dtype_);
   return completion_from(generate(*session_, ids, options_, &tokenizer_), stop_marker_);
 }
 
