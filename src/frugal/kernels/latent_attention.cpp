@@ -64,6 +64,8 @@ FRUGAL_AVX512 inline __m512 load_row(const uint16_t* p, __mmask16 m) {
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
 }
 
+constexpr int64_t kPrefetchRows = 8;
+
 // scratch[h][t - t0] = score for heads [h0, h0 + H) and positions [t0, t1).
 template <typename Row, int H>
 FRUGAL_AVX512 void scores_avx512(const LatentAttentionArgs& a, int h0, int64_t t0, int64_t t1) {
@@ -74,6 +76,11 @@ FRUGAL_AVX512 void scores_avx512(const LatentAttentionArgs& a, int h0, int64_t t
     __m512 acc[kMaxGroup];  // heads past H stay zero
     for (int j = 0; j < kMaxGroup; ++j) acc[j] = _mm512_setzero_ps();
     const Row* latent = latents + t * r;
+    // Long rows (DeepSeek's 512 latents: 1-2 KiB) cross a page every row or
+    // two, where the hardware prefetchers stop: ask for a later row now.
+    const char* ahead = reinterpret_cast<const char*>(latents + std::min(t + kPrefetchRows, t1 - 1) * r);
+    for (int64_t byte = 0; byte < r * static_cast<int64_t>(sizeof(Row)); byte += 64)
+      _mm_prefetch(ahead + byte, _MM_HINT_T0);
     for (int64_t i = 0; i < r; i += 16) {
       const __mmask16 m = lanes_left(r - i);
       const __m512 x = load_row(latent + i, m);
