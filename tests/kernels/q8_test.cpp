@@ -76,6 +76,32 @@ TEST(Q8Test, EveryLevelGivesThePortableDotProduct) {
   }
 }
 
+TEST(Q8Test, RowsTimesInputsAreBitIdenticalToOneDotEach) {
+  // Prefill's blocked kernel must give each (row, input) exactly dot_q8's value.
+  for (int64_t blocks : {1, 2, 7, 64}) {  // odd counts leave a single-block tail
+    const int64_t n = 32 * blocks, rows = 5, inputs = 9, scale_stride = blocks + 1;
+    const auto w = normal_values(rows * n, 4), x = normal_values(inputs * n, 5, 3.0f);
+    std::vector<int8_t> wq(rows * n), xq(inputs * n);
+    std::vector<float> ws(rows * scale_stride, 0.0f), xs(inputs * blocks);
+    for (int64_t r = 0; r < rows; ++r) quantize_q8(w.data() + r * n, n, wq.data() + r * n, ws.data() + r * scale_stride);
+    quantize_q8(x.data(), inputs * n, xq.data(), xs.data());
+    for (SimdLevel level : {SimdLevel::Portable, SimdLevel::Avx2, SimdLevel::Avx512}) {
+      if (level > hardware_simd_level()) continue;
+      const int64_t y_stride = rows + 2;
+      std::vector<float> y(inputs * y_stride, -1.0f);
+      dot_q8_rows_inputs_at(level, wq.data(), ws.data(), scale_stride, rows, xq.data(), xs.data(), inputs, n, y.data(),
+                            y_stride);
+      for (int64_t t = 0; t < inputs; ++t) {
+        for (int64_t r = 0; r < rows; ++r)
+          ASSERT_EQ(y[t * y_stride + r], dot_q8_at(level, wq.data() + r * n, ws.data() + r * scale_stride,
+                                                   xq.data() + t * n, xs.data() + t * blocks, n))
+              << blocks << " blocks, row " << r << ", input " << t << ", " << to_string(level);
+        for (int64_t r = rows; r < y_stride; ++r) ASSERT_EQ(y[t * y_stride + r], -1.0f) << "wrote past the rows";
+      }
+    }
+  }
+}
+
 TEST(Q8Test, LinearOnQ8WeightsMatchesTheDequantisedProduct) {
   const int64_t rows = 40, cols = 96, n = 3;
   const auto values = normal_values(rows * cols, 4, 0.02f);

@@ -24,11 +24,9 @@ void linear_q8(const float* x, int64_t n, const WeightMatrix& w, float* y) {
   const auto* values = reinterpret_cast<const int8_t*>(w.data);
   ThreadPool::global().parallel_for(static_cast<std::size_t>(rows), static_cast<std::size_t>(n * cols),
                                     [&](std::size_t begin, std::size_t end) {
-    for (auto r = static_cast<int64_t>(begin); r < static_cast<int64_t>(end); ++r) {
-      const float* row_scales = w.scales->data() + (w.row_offset + r) * w.scale_cols;
-      for (int64_t t = 0; t < n; ++t)
-        y[t * rows + r] = dot_q8(values + r * cols, row_scales, xq.data() + t * cols, xs.data() + t * blocks, cols);
-    }
+    const auto first = static_cast<int64_t>(begin);
+    dot_q8_rows_inputs(values + first * cols, w.scales->data() + (w.row_offset + first) * w.scale_cols, w.scale_cols,
+                       static_cast<int64_t>(end) - first, xq.data(), xs.data(), n, cols, y + first, rows);
   });
 }
 

@@ -1,5 +1,6 @@
 #include "frugal/kernels/q8.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -7,7 +8,7 @@
 #include "frugal/core/error.h"
 #include "frugal/core/thread_pool.h"
 
-#include "frugal/kernels/intrinsics.h"
+#include "frugal/kernels/simd_math.h"
 
 namespace frugal {
 namespace {
@@ -48,6 +49,73 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) float dot_q8_avx
   float total = _mm512_reduce_add_ps(sum);
   if (b < blocks) total += dot_q8_portable(w + b * kQ8Block, ws + b, x + b * kQ8Block, xs + b, kQ8Block);
   return total;
+}
+
+#define FRUGAL_AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+
+// Blocks b and b+1's scale products, block b in lanes 0-7 and b+1 in 8-15.
+FRUGAL_AVX512_VNNI inline __m512 pair_scales(const float* scales) {
+  const __m512i lane_block = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  return _mm512_permutexvar_ps(lane_block,
+                               _mm512_castps128_ps512(_mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(scales)))));
+}
+
+// R rows by T inputs, each pair with exactly dot_q8_avx512's steps
+// (bit-identical), but every weight load serves T inputs and every input load
+// R rows. vpdpbusd wants unsigned bytes: x + 128 (x ^ 0x80) times w, less
+// 128 times w's own lane sums, is x . w exactly, with no per-pair sign fix.
+template <int R, int T>
+FRUGAL_AVX512_VNNI void dot_q8_block_avx512(const int8_t* w, const float* ws, int64_t ws_stride, const int8_t* x,
+                                            const float* xs, int64_t n, float* y, int64_t y_stride) {
+  const int64_t blocks = n / kQ8Block;
+  const __m512i zero = _mm512_setzero_si512(), bias = _mm512_set1_epi8(static_cast<char>(0x80));
+  __m512 acc[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+  int64_t b = 0;
+  for (; b + 2 <= blocks; b += 2) {
+    __m512i wv[R], correction[R];
+    __m512 w_scale[R];
+    for (int r = 0; r < R; ++r) {
+      wv[r] = _mm512_loadu_si512(w + r * n + b * kQ8Block);
+      correction[r] = _mm512_dpbusd_epi32(zero, bias, wv[r]);
+      w_scale[r] = pair_scales(ws + r * ws_stride + b);
+    }
+    for (int t = 0; t < T; ++t) {
+      const __m512i xv = _mm512_xor_si512(_mm512_loadu_si512(x + t * n + b * kQ8Block), bias);
+      const __m512 x_scale = pair_scales(xs + t * blocks + b);
+      for (int r = 0; r < R; ++r) {
+        const __m512i products = _mm512_sub_epi32(_mm512_dpbusd_epi32(zero, xv, wv[r]), correction[r]);
+        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(products), _mm512_mul_ps(w_scale[r], x_scale), acc[r][t]);
+      }
+    }
+  }
+  __m512 totals[R * T + 3];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) totals[r * T + t] = acc[r][t];
+  for (int j = R * T; j < R * T + 3; ++j) totals[j] = _mm512_setzero_ps();
+  for (int j = 0; j < R * T; j += 4) {
+    float sums[4];
+    _mm_storeu_ps(sums, reduce_add4_avx512(totals[j], totals[j + 1], totals[j + 2], totals[j + 3]));
+    for (int q = 0; q < 4 && j + q < R * T; ++q) {
+      const int r = (j + q) / T, t = (j + q) % T;
+      float total = sums[q];
+      if (b < blocks)  // an odd last block, as dot_q8_avx512 finishes it
+        total += dot_q8_portable(w + r * n + b * kQ8Block, ws + r * ws_stride + b, x + t * n + b * kQ8Block,
+                                 xs + t * blocks + b, kQ8Block);
+      y[t * y_stride + r] = total;
+    }
+  }
+}
+
+template <int T>
+FRUGAL_AVX512_VNNI void dot_q8_rows_avx512(const int8_t* w, const float* ws, int64_t ws_stride, int64_t rows,
+                                           const int8_t* x, const float* xs, int64_t n, float* y, int64_t y_stride) {
+  constexpr int R = 2;  // 2 x 4 accumulators beside the loaded rows, corrections and scales
+  int64_t r = 0;
+  for (; r + R <= rows; r += R)
+    dot_q8_block_avx512<R, T>(w + r * n, ws + r * ws_stride, ws_stride, x, xs, n, y + r, y_stride);
+  for (; r < rows; ++r) dot_q8_block_avx512<1, T>(w + r * n, ws + r * ws_stride, ws_stride, x, xs, n, y + r, y_stride);
 }
 #endif
 
@@ -122,6 +190,36 @@ float dot_q8_at(SimdLevel level, const int8_t* w, const float* ws, const int8_t*
 
 float dot_q8(const int8_t* w, const float* ws, const int8_t* x, const float* xs, int64_t n) {
   return dot_q8_at(simd_level(), w, ws, x, xs, n);
+}
+
+void dot_q8_rows_inputs_at(SimdLevel level, const int8_t* w, const float* w_scales, int64_t w_scale_stride,
+                           int64_t rows, const int8_t* x, const float* x_scales, int64_t inputs, int64_t n, float* y,
+                           int64_t y_stride) {
+  const int64_t blocks = n / kQ8Block;
+  for (int64_t t0 = 0; t0 < inputs; t0 += 4) {
+    const int64_t group = std::min<int64_t>(4, inputs - t0);
+    const int8_t* xg = x + t0 * n;
+    const float* xsg = x_scales + t0 * blocks;
+    float* yg = y + t0 * y_stride;
+#if defined(__x86_64__)
+    if (level == SimdLevel::Avx512 && cpu_features().avx512_vnni && group > 1) {  // one input: dot_q8 per row
+      switch (group) {
+        case 2: dot_q8_rows_avx512<2>(w, w_scales, w_scale_stride, rows, xg, xsg, n, yg, y_stride); break;
+        case 3: dot_q8_rows_avx512<3>(w, w_scales, w_scale_stride, rows, xg, xsg, n, yg, y_stride); break;
+        default: dot_q8_rows_avx512<4>(w, w_scales, w_scale_stride, rows, xg, xsg, n, yg, y_stride); break;
+      }
+      continue;
+    }
+#endif
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t t = 0; t < group; ++t)
+        yg[t * y_stride + r] = dot_q8_at(level, w + r * n, w_scales + r * w_scale_stride, xg + t * n, xsg + t * blocks, n);
+  }
+}
+
+void dot_q8_rows_inputs(const int8_t* w, const float* w_scales, int64_t w_scale_stride, int64_t rows, const int8_t* x,
+                        const float* x_scales, int64_t inputs, int64_t n, float* y, int64_t y_stride) {
+  dot_q8_rows_inputs_at(simd_level(), w, w_scales, w_scale_stride, rows, x, x_scales, inputs, n, y, y_stride);
 }
 
 bool q8_applicable(const WeightMatrix& w) { return w.cols % kQ8Block == 0 && w.dtype != DType::I8; }

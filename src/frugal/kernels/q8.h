@@ -24,6 +24,16 @@ float dot_q8(const int8_t* w, const float* w_scales, const int8_t* x, const floa
 float dot_q8_at(SimdLevel level, const int8_t* w, const float* w_scales, const int8_t* x, const float* x_scales,
                 int64_t n);
 
+// y[t * y_stride + r] = dot_q8(row r, input t) for the rows w + r * n (block
+// scales at w_scales + r * w_scale_stride) and the inputs x + t * n (scales
+// x_scales + t * n / 32), t < inputs: each bit-identical to dot_q8, with every
+// weight load shared by 4 inputs and every input load by 2 rows (prefill).
+void dot_q8_rows_inputs(const int8_t* w, const float* w_scales, int64_t w_scale_stride, int64_t rows, const int8_t* x,
+                        const float* x_scales, int64_t inputs, int64_t n, float* y, int64_t y_stride);
+void dot_q8_rows_inputs_at(SimdLevel level, const int8_t* w, const float* w_scales, int64_t w_scale_stride,
+                           int64_t rows, const int8_t* x, const float* x_scales, int64_t inputs, int64_t n, float* y,
+                           int64_t y_stride);
+
 // Whether a matrix can be stored as Q8 (columns a multiple of the block).
 bool q8_applicable(const WeightMatrix& w);
 // The matrix converted to Q8 (rows quantised in parallel from any stored format).
