@@ -1,5 +1,6 @@
 #include "frugal/kernels/ops.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "frugal/kernels/dot.h"
@@ -28,6 +29,42 @@ FRUGAL_AVX512 void silu_mul_avx512(float* gate, const float* up, int64_t n) {
   }
 }
 
+FRUGAL_AVX2 void axpy_avx2(float alpha, const float* x, float* y, int64_t n) {
+  const __m256 a = _mm256_set1_ps(alpha);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(a, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  for (; i < n; ++i) y[i] = std::fma(alpha, x[i], y[i]);
+}
+
+FRUGAL_AVX2 __m256 silu_mul_avx2_vector(__m256 g, __m256 u) {
+  const __m256 denominator = _mm256_add_ps(_mm256_set1_ps(1.0f), exp_avx2(_mm256_sub_ps(_mm256_setzero_ps(), g)));
+  return _mm256_mul_ps(_mm256_div_ps(g, denominator), u);
+}
+
+FRUGAL_AVX2 void silu_mul_avx2(float* gate, const float* up, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(gate + i, silu_mul_avx2_vector(_mm256_loadu_ps(gate + i), _mm256_loadu_ps(up + i)));
+  if (i < n) {  // the tail through a padded vector
+    float g[8] = {}, u[8] = {};
+    std::copy_n(gate + i, n - i, g);
+    std::copy_n(up + i, n - i, u);
+    _mm256_storeu_ps(g, silu_mul_avx2_vector(_mm256_loadu_ps(g), _mm256_loadu_ps(u)));
+    std::copy_n(g, n - i, gate + i);
+  }
+}
+
+FRUGAL_AVX2 void exp_in_place_avx2(float* x, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, exp_avx2(_mm256_loadu_ps(x + i)));
+  if (i < n) {
+    float v[8] = {};
+    std::copy_n(x + i, n - i, v);
+    _mm256_storeu_ps(v, exp_avx2(_mm256_loadu_ps(v)));
+    std::copy_n(v, n - i, x + i);
+  }
+}
+
 FRUGAL_AVX512 void exp_in_place_avx512(float* x, int64_t n) {
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = lanes_left(n - i);
@@ -44,6 +81,10 @@ void axpy_at(SimdLevel level, float alpha, const float* x, float* y, int64_t n) 
 #if defined(__x86_64__)
   if (level == SimdLevel::Avx512) {
     axpy_avx512(alpha, x, y, n);
+    return;
+  }
+  if (level == SimdLevel::Avx2) {
+    axpy_avx2(alpha, x, y, n);
     return;
   }
 #endif
@@ -70,6 +111,10 @@ void silu_mul_at(SimdLevel level, float* gate, const float* up, int64_t n) {
     silu_mul_avx512(gate, up, n);
     return;
   }
+  if (level == SimdLevel::Avx2) {
+    silu_mul_avx2(gate, up, n);
+    return;
+  }
 #endif
   (void)level;
   for (int64_t i = 0; i < n; ++i) {
@@ -84,6 +129,10 @@ void exp_in_place_at(SimdLevel level, float* x, int64_t n) {
 #if defined(__x86_64__)
   if (level == SimdLevel::Avx512) {
     exp_in_place_avx512(x, n);
+    return;
+  }
+  if (level == SimdLevel::Avx2) {
+    exp_in_place_avx2(x, n);
     return;
   }
 #endif

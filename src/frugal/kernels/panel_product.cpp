@@ -82,6 +82,51 @@ FRUGAL_AVX512 void panel_product_avx512(const float* panels, int64_t rows, int64
   }
 }
 
+// AVX2: a panel is two 8-wide vectors per column; one panel by up to 4
+// inputs holds 8 accumulators (of the 16 registers).
+template <int T>
+FRUGAL_AVX2 void panel_inputs_avx2(const float* panel, int64_t cols, const float* x, int64_t x_stride, float* y,
+                                   int64_t y_stride, int64_t rows_left) {
+  __m256 acc[2][T];
+  for (int h = 0; h < 2; ++h)
+    for (int t = 0; t < T; ++t) acc[h][t] = _mm256_setzero_ps();
+  for (int64_t c = 0; c < cols; ++c) {
+    const __m256 w0 = _mm256_loadu_ps(panel + c * kPanelRows), w1 = _mm256_loadu_ps(panel + c * kPanelRows + 8);
+    for (int t = 0; t < T; ++t) {
+      const __m256 input = _mm256_broadcast_ss(x + t * x_stride + c);
+      acc[0][t] = _mm256_fmadd_ps(w0, input, acc[0][t]);
+      acc[1][t] = _mm256_fmadd_ps(w1, input, acc[1][t]);
+    }
+  }
+  const int64_t count = std::min(kPanelRows, rows_left);
+  for (int t = 0; t < T; ++t) {
+    float sums[kPanelRows];
+    _mm256_storeu_ps(sums, acc[0][t]);
+    _mm256_storeu_ps(sums + 8, acc[1][t]);
+    std::copy_n(sums, count, y + t * y_stride);
+  }
+}
+
+FRUGAL_AVX2 void panel_product_avx2(const float* panels, int64_t rows, int64_t cols, int64_t panel_begin,
+                                    int64_t panel_end, const float* x, int64_t x_stride, int64_t inputs, float* y,
+                                    int64_t y_stride) {
+  for (int64_t p = panel_begin; p < panel_end; ++p) {
+    const float* panel = panels + p * cols * kPanelRows;
+    float* out = y + p * kPanelRows;
+    const int64_t rows_left = rows - p * kPanelRows;
+    for (int64_t t0 = 0; t0 < inputs; t0 += 4) {
+      const float* xt = x + t0 * x_stride;
+      float* yt = out + t0 * y_stride;
+      switch (std::min<int64_t>(4, inputs - t0)) {
+        case 1: panel_inputs_avx2<1>(panel, cols, xt, x_stride, yt, y_stride, rows_left); break;
+        case 2: panel_inputs_avx2<2>(panel, cols, xt, x_stride, yt, y_stride, rows_left); break;
+        case 3: panel_inputs_avx2<3>(panel, cols, xt, x_stride, yt, y_stride, rows_left); break;
+        default: panel_inputs_avx2<4>(panel, cols, xt, x_stride, yt, y_stride, rows_left); break;
+      }
+    }
+  }
+}
+
 #endif
 
 }  // namespace
@@ -110,6 +155,10 @@ void panel_product_at(SimdLevel level, const float* panels, int64_t rows, int64_
 #if defined(__x86_64__)
   if (level == SimdLevel::Avx512) {
     panel_product_avx512(panels, rows, cols, panel_begin, panel_end, x, x_stride, inputs, y, y_stride);
+    return;
+  }
+  if (level == SimdLevel::Avx2) {
+    panel_product_avx2(panels, rows, cols, panel_begin, panel_end, x, x_stride, inputs, y, y_stride);
     return;
   }
 #endif

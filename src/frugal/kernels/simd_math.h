@@ -1,12 +1,13 @@
 #pragma once
-// Vector maths for the AVX-512 kernels, inline so that each kernel's loop
-// keeps it in registers.
+// Vector maths for the AVX-512 and AVX2 kernels, inline so that each
+// kernel's loop keeps it in registers.
 #include <cstdint>
 
 #include "frugal/kernels/intrinsics.h"
 
 #if defined(__x86_64__)
 #define FRUGAL_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+#define FRUGAL_AVX2 __attribute__((target("avx2,fma")))
 
 namespace frugal {
 
@@ -49,6 +50,25 @@ FRUGAL_AVX512 inline float reduce_add_avx512(__m512 v) {
   const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
   const __m128 s2 = _mm_add_ps(s4, _mm_permute_ps(s4, _MM_SHUFFLE(1, 0, 3, 2)));
   return _mm_cvtss_f32(_mm_add_ps(s2, _mm_permute_ps(s2, _MM_SHUFFLE(2, 3, 0, 1))));
+}
+
+// e^x with AVX2: the same range reduction and polynomial as exp_avx512; 2^n
+// is built in the exponent bits, so inputs are clamped to [-87.3, 88.7]
+// (results below ~1e-38 come out as ~1e-38, not as subnormals or 0).
+FRUGAL_AVX2 inline __m256 exp_avx2(__m256 x) {
+  x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(88.72f)), _mm256_set1_ps(-87.33f));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 f = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  f = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), f);
+  __m256 p = _mm256_set1_ps(1.0f / 5040.0f);
+  for (const float c : {1.0f / 720.0f, 1.0f / 120.0f, 1.0f / 24.0f, 1.0f / 6.0f, 0.5f, 1.0f, 1.0f})
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(c));
+  // n in [-126, 128]: 2^n as float bits; 2^128 overflows to inf only past 88.72.
+  const __m256i n_int = _mm256_cvtps_epi32(n);
+  const __m256i low = _mm256_max_epi32(n_int, _mm256_set1_epi32(-126));
+  const __m256 two_n = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(low, _mm256_set1_epi32(127)), 23));
+  return _mm256_mul_ps(p, two_n);
 }
 
 }  // namespace frugal
