@@ -255,6 +255,73 @@ FRUGAL_AVX512 void latent_attention_avx512(const LatentAttentionArgs& a) {
   for (int h = 0; h < a.heads; ++h) scale_avx512(a.out + h * a.out_stride, a.latent_dim, 1.0f / running_sum[h]);
 }
 
+// AVX2: 8 cached values (Row float or BF16 bits) as float32.
+FRUGAL_AVX2 inline __m256 load_row8(const float* p) { return _mm256_loadu_ps(p); }
+FRUGAL_AVX2 inline __m256 load_row8(const uint16_t* p) {
+  return _mm256_castsi256_ps(
+      _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))), 16));
+}
+
+// The lane sums of four vectors, as [sum a, sum b, sum c, sum d].
+FRUGAL_AVX2 inline __m128 reduce_add4_avx2(__m256 a, __m256 b, __m256 c, __m256 d) {
+  const __m256 sums = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+  return _mm_add_ps(_mm256_castps256_ps128(sums), _mm256_extractf128_ps(sums, 1));
+}
+
+// AVX2, for latent and rope widths that are multiples of 8: scores for 4
+// heads per row load, then softmax and the weighted sum (two passes over
+// the cache; the AVX-512 path's single tiled pass is the one tuned).
+template <typename Row>
+FRUGAL_AVX2 void latent_attention_avx2(const LatentAttentionArgs& a) {
+  const int64_t T = a.positions, r = a.latent_dim, dr = a.rope_dim;
+  const auto* latents = static_cast<const Row*>(a.latents);
+  const auto* rope_keys = static_cast<const Row*>(a.rope_keys);
+  for (int h0 = 0; h0 < a.heads; h0 += kMaxGroup) {
+    const int heads = std::min(kMaxGroup, a.heads - h0);
+    for (int64_t t = 0; t < T; ++t) {
+      __m256 acc[kMaxGroup] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+      for (int64_t i = 0; i < r; i += 8) {
+        const __m256 x = load_row8(latents + t * r + i);
+        for (int j = 0; j < heads; ++j)
+          acc[j] = _mm256_fmadd_ps(_mm256_loadu_ps(a.q_latent + (h0 + j) * a.q_latent_stride + i), x, acc[j]);
+      }
+      for (int64_t i = 0; i < dr; i += 8) {
+        const __m256 x = load_row8(rope_keys + t * dr + i);
+        for (int j = 0; j < heads; ++j)
+          acc[j] = _mm256_fmadd_ps(_mm256_loadu_ps(a.q_rope + (h0 + j) * a.q_rope_stride + i), x, acc[j]);
+      }
+      float sums[kMaxGroup];
+      _mm_storeu_ps(sums, reduce_add4_avx2(acc[0], acc[1], acc[2], acc[3]));
+      for (int j = 0; j < heads; ++j) a.scratch[(h0 + j) * T + t] = sums[j] * a.scale;
+    }
+  }
+  for (int h = 0; h < a.heads; ++h) {
+    float* p = a.scratch + h * T;
+    const float top = *std::max_element(p, p + T);
+    float sum = 0.0f;
+    int64_t t = 0;
+    for (; t + 8 <= T; t += 8) {
+      const __m256 e = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(p + t), _mm256_set1_ps(top)));
+      _mm256_storeu_ps(p + t, e);
+      float lanes[8];
+      _mm256_storeu_ps(lanes, e);
+      for (float v : lanes) sum += v;
+    }
+    for (; t < T; ++t) sum += p[t] = std::exp(p[t] - top);
+    const float inverse = 1.0f / sum;
+    for (t = 0; t < T; ++t) p[t] *= inverse;
+    std::fill_n(a.out + h * a.out_stride, r, 0.0f);
+  }
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t i = 0; i < r; i += 8) {
+      const __m256 x = load_row8(latents + t * r + i);
+      for (int h = 0; h < a.heads; ++h) {
+        float* out = a.out + h * a.out_stride + i;
+        _mm256_storeu_ps(out, _mm256_fmadd_ps(_mm256_set1_ps(a.scratch[h * T + t]), x, _mm256_loadu_ps(out)));
+      }
+    }
+}
+
 #endif
 
 }  // namespace
@@ -277,6 +344,14 @@ void latent_attention_at(SimdLevel level, const LatentAttentionArgs& packed_or_s
       latent_attention_avx512<uint16_t>(args);
     } else {
       latent_attention_avx512<float>(args);
+    }
+    return;
+  }
+  if (level == SimdLevel::Avx2 && args.latent_dim % 8 == 0 && args.rope_dim % 8 == 0) {
+    if (args.rows_dtype == DType::BF16) {
+      latent_attention_avx2<uint16_t>(args);
+    } else {
+      latent_attention_avx2<float>(args);
     }
     return;
   }

@@ -9,7 +9,8 @@
 // and sum, and rescales its output when the maximum grows), so a long cache
 // is read from memory once, not once for the scores and again for the sum;
 // within a tile every cached row is loaded once per 4 heads. Any dimensions
-// work; the last partial vector is masked.
+// work; the last partial vector is masked. The AVX2 path (widths that are
+// multiples of 8) makes two plain passes; other widths run portable.
 #include <cstdint>
 
 #include "frugal/core/cpu_features.h"
