@@ -140,6 +140,52 @@ TEST(LatentAttentionTest, Bf16RowsAttendAsTheirWidenedValues) {
   EXPECT_THROW(latent_attention(args), Error) << "rows of another dtype";
 }
 
+TEST(LatentAttentionTest, StridedKeysWithSeparateValues) {
+  // The naive MLA form: one head's expanded keys and values, strided inside
+  // a [positions, H, dn + dv] buffer, beside shared rope keys.
+  std::mt19937 rng(41);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const int64_t H = 3, dn = 24, dv = 40, dr = 8, T = 290, stride = H * (dn + dv), h = 1;
+  std::vector<float> kv(T * stride), rope(T * dr), q(dn + dr);
+  for (auto* v : {&kv, &rope, &q})
+    for (float& x : *v) x = normal(rng);
+  const float scale = 0.3f;
+  std::vector<double> expected(dv, 0.0), score(T);
+  for (int64_t t = 0; t < T; ++t) {
+    double s = 0;
+    for (int64_t i = 0; i < dn; ++i) s += static_cast<double>(q[i]) * kv[t * stride + h * (dn + dv) + i];
+    for (int64_t i = 0; i < dr; ++i) s += static_cast<double>(q[dn + i]) * rope[t * dr + i];
+    score[t] = s * scale;
+  }
+  const double top = *std::max_element(score.begin(), score.end());
+  double sum = 0;
+  for (double& s : score) sum += (s = std::exp(s - top));
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t i = 0; i < dv; ++i) expected[i] += score[t] / sum * kv[t * stride + h * (dn + dv) + dn + i];
+  for (SimdLevel level : test::available_simd_levels()) {
+    std::vector<float> scratch(T), out(dv + 1, -7.0f);
+    LatentAttentionArgs a;
+    a.heads = 1;
+    a.positions = T;
+    a.latent_dim = dn;
+    a.rope_dim = dr;
+    a.scale = scale;
+    a.q_latent = q.data();
+    a.q_rope = q.data() + dn;
+    a.latents = kv.data() + h * (dn + dv);
+    a.latent_row_stride = stride;
+    a.rope_keys = rope.data();
+    a.values = kv.data() + h * (dn + dv) + dn;
+    a.value_dim = dv;
+    a.value_row_stride = stride;
+    a.scratch = scratch.data();
+    a.out = out.data();
+    latent_attention_at(level, a);
+    for (int64_t i = 0; i < dv; ++i) ASSERT_NEAR(out[i], expected[i], 2e-5 * (1.0 + std::fabs(expected[i]))) << i << " at " << to_string(level);
+    EXPECT_EQ(out[dv], -7.0f) << "wrote past the value width at " << to_string(level);
+  }
+}
+
 TEST(LatentAttentionTest, ExtremeScoresGiveFiniteOutputs) {
   // Scores hundreds apart: exp must neither overflow nor turn the softmax into NaN.
   const Case c{2, 600, 16, 16};  // three tiles: the running maximum jumps between them

@@ -19,10 +19,14 @@ float row_value(const void* rows, DType dtype, int64_t index) {
 }
 
 void latent_attention_portable(const LatentAttentionArgs& a) {
-  const int64_t T = a.positions, r = a.latent_dim, dr = a.rope_dim;
+  const int64_t T = a.positions, r = a.latent_dim, dr = a.rope_dim, dv = a.value_dim;
   std::vector<float> latents(static_cast<std::size_t>(T * r)), keys(static_cast<std::size_t>(T * dr));
-  for (int64_t i = 0; i < T * r; ++i) latents[i] = row_value(a.latents, a.rows_dtype, i);
-  for (int64_t i = 0; i < T * dr; ++i) keys[i] = row_value(a.rope_keys, a.rows_dtype, i);
+  std::vector<float> values(static_cast<std::size_t>(T * dv));
+  for (int64_t t = 0; t < T; ++t) {
+    for (int64_t i = 0; i < r; ++i) latents[t * r + i] = row_value(a.latents, a.rows_dtype, t * a.latent_row_stride + i);
+    for (int64_t i = 0; i < dr; ++i) keys[t * dr + i] = row_value(a.rope_keys, a.rows_dtype, t * a.rope_row_stride + i);
+    for (int64_t i = 0; i < dv; ++i) values[t * dv + i] = row_value(a.values, a.rows_dtype, t * a.value_row_stride + i);
+  }
   for (int h = 0; h < a.heads; ++h) {
     const float* q_latent = a.q_latent + h * a.q_latent_stride;
     const float* q_rope = a.q_rope + h * a.q_rope_stride;
@@ -37,13 +41,13 @@ void latent_attention_portable(const LatentAttentionArgs& a) {
     }
     softmax(p, T);
   }
-  for (int h = 0; h < a.heads; ++h) std::fill_n(a.out + h * a.out_stride, r, 0.0f);
+  for (int h = 0; h < a.heads; ++h) std::fill_n(a.out + h * a.out_stride, dv, 0.0f);
   for (int64_t t = 0; t < T; ++t) {
-    const float* latent = latents.data() + t * r;
+    const float* value = values.data() + t * dv;
     for (int h = 0; h < a.heads; ++h) {
       const float weight = a.scratch[h * T + t];
       float* out = a.out + h * a.out_stride;
-      for (int64_t i = 0; i < r; ++i) out[i] += weight * latent[i];
+      for (int64_t i = 0; i < dv; ++i) out[i] += weight * value[i];
     }
   }
 }
@@ -75,10 +79,10 @@ FRUGAL_AVX512 void scores_avx512(const LatentAttentionArgs& a, int h0, int64_t t
   for (int64_t t = t0; t < t1; ++t) {
     __m512 acc[kMaxGroup];  // heads past H stay zero
     for (int j = 0; j < kMaxGroup; ++j) acc[j] = _mm512_setzero_ps();
-    const Row* latent = latents + t * r;
+    const Row* latent = latents + t * a.latent_row_stride;
     // Long rows (DeepSeek's 512 latents: 1-2 KiB) cross a page every row or
     // two, where the hardware prefetchers stop: ask for a later row now.
-    const char* ahead = reinterpret_cast<const char*>(latents + std::min(t + kPrefetchRows, t1 - 1) * r);
+    const char* ahead = reinterpret_cast<const char*>(latents + std::min(t + kPrefetchRows, t1 - 1) * a.latent_row_stride);
     for (int64_t byte = 0; byte < r * static_cast<int64_t>(sizeof(Row)); byte += 64)
       _mm_prefetch(ahead + byte, _MM_HINT_T0);
     for (int64_t i = 0; i < r; i += 16) {
@@ -87,7 +91,7 @@ FRUGAL_AVX512 void scores_avx512(const LatentAttentionArgs& a, int h0, int64_t t
       for (int j = 0; j < H; ++j)
         acc[j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a.q_latent + (h0 + j) * a.q_latent_stride + i), x, acc[j]);
     }
-    const Row* key = rope_keys + t * dr;
+    const Row* key = rope_keys + t * a.rope_row_stride;
     for (int64_t i = 0; i < dr; i += 16) {
       const __mmask16 m = lanes_left(dr - i);
       const __m512 x = load_row(key + i, m);
@@ -115,7 +119,7 @@ FRUGAL_AVX512 void scores_resident_avx512(const LatentAttentionArgs& a, int h0, 
     const bool latent = c < latent_vectors;
     const int64_t offset = 16 * (latent ? c : c - latent_vectors), width = latent ? r : a.rope_dim;
     base[c] = static_cast<const Row*>(latent ? a.latents : a.rope_keys) + offset;
-    stride[c] = width;
+    stride[c] = latent ? a.latent_row_stride : a.rope_row_stride;
     mask[c] = lanes_left(width - offset);
     for (int j = 0; j < H; ++j)
       q[j][c] = _mm512_maskz_loadu_ps(mask[c], latent ? a.q_latent + (h0 + j) * a.q_latent_stride + offset
@@ -178,21 +182,21 @@ FRUGAL_AVX512 void scale_avx512(float* x, int64_t n, float factor) {
   }
 }
 
-// out[h][i0 .. i0 + 16 C) += sum over t in [t0, t1) of p[h][t] latent[t][...]
+// out[h][i0 .. i0 + 16 C) += sum over t in [t0, t1) of p[h][t] value[t][...]
 // for heads [h0, h0 + H): H x C accumulators stay in registers over the tile.
 template <typename Row, int H, int C>
 FRUGAL_AVX512 void weighted_sum_avx512(const LatentAttentionArgs& a, int h0, int64_t i0, int64_t t0, int64_t t1) {
-  const int64_t r = a.latent_dim, stride = tile_stride(a);
-  const auto* latents = static_cast<const Row*>(a.latents);
+  const int64_t r = a.value_dim, stride = tile_stride(a);
+  const auto* values = static_cast<const Row*>(a.values);
   __mmask16 m[C];
   for (int k = 0; k < C; ++k) m[k] = lanes_left(r - i0 - 16 * k);
   __m512 acc[H][C];
   for (int j = 0; j < H; ++j)
     for (int k = 0; k < C; ++k) acc[j][k] = _mm512_maskz_loadu_ps(m[k], a.out + (h0 + j) * a.out_stride + i0 + 16 * k);
   for (int64_t t = t0; t < t1; ++t) {
-    const Row* latent = latents + t * r + i0;
+    const Row* value = values + t * a.value_row_stride + i0;
     __m512 x[C];
-    for (int k = 0; k < C; ++k) x[k] = load_row(latent + 16 * k, m[k]);
+    for (int k = 0; k < C; ++k) x[k] = load_row(value + 16 * k, m[k]);
     for (int j = 0; j < H; ++j) {
       const __m512 weight = _mm512_set1_ps(a.scratch[(h0 + j) * stride + (t - t0)]);
       for (int k = 0; k < C; ++k) acc[j][k] = _mm512_fmadd_ps(weight, x[k], acc[j][k]);
@@ -202,11 +206,11 @@ FRUGAL_AVX512 void weighted_sum_avx512(const LatentAttentionArgs& a, int h0, int
     for (int k = 0; k < C; ++k) _mm512_mask_storeu_ps(a.out + (h0 + j) * a.out_stride + i0 + 16 * k, m[k], acc[j][k]);
 }
 
-// The latent row split into blocks of 4, 2 or 1 vectors (the last one masked).
+// The value row split into blocks of 4, 2 or 1 vectors (the last one masked).
 template <typename Row, int H>
 FRUGAL_AVX512 void weighted_sum_rows_avx512(const LatentAttentionArgs& a, int h0, int64_t t0, int64_t t1) {
-  for (int64_t i = 0; i < a.latent_dim;) {
-    const int64_t vectors = (a.latent_dim - i + 15) / 16;
+  for (int64_t i = 0; i < a.value_dim;) {
+    const int64_t vectors = (a.value_dim - i + 15) / 16;
     if (vectors >= 4) {
       weighted_sum_avx512<Row, H, 4>(a, h0, i, t0, t1);
       i += 64;
@@ -226,7 +230,7 @@ FRUGAL_AVX512 void latent_attention_avx512(const LatentAttentionArgs& a) {
   for (int h = 0; h < a.heads; ++h) {
     running_max[h] = -INFINITY;
     running_sum[h] = 0.0f;
-    std::fill_n(a.out + h * a.out_stride, a.latent_dim, 0.0f);
+    std::fill_n(a.out + h * a.out_stride, a.value_dim, 0.0f);
   }
   for (int64_t t0 = 0; t0 < a.positions; t0 += kTilePositions) {
     const int64_t t1 = std::min(a.positions, t0 + kTilePositions);
@@ -241,7 +245,7 @@ FRUGAL_AVX512 void latent_attention_avx512(const LatentAttentionArgs& a) {
     for (int h = 0; h < a.heads; ++h) {
       const float correction =
           online_softmax_tile_avx512(a.scratch + h * tile_stride(a), t1 - t0, running_max[h], running_sum[h]);
-      if (t0 > 0) scale_avx512(a.out + h * a.out_stride, a.latent_dim, correction);
+      if (t0 > 0) scale_avx512(a.out + h * a.out_stride, a.value_dim, correction);
     }
     for (int h0 = 0; h0 < a.heads; h0 += kMaxGroup) {
       switch (std::min(kMaxGroup, a.heads - h0)) {
@@ -252,7 +256,7 @@ FRUGAL_AVX512 void latent_attention_avx512(const LatentAttentionArgs& a) {
       }
     }
   }
-  for (int h = 0; h < a.heads; ++h) scale_avx512(a.out + h * a.out_stride, a.latent_dim, 1.0f / running_sum[h]);
+  for (int h = 0; h < a.heads; ++h) scale_avx512(a.out + h * a.out_stride, a.value_dim, 1.0f / running_sum[h]);
 }
 
 // AVX2: 8 cached values (Row float or BF16 bits) as float32.
@@ -273,20 +277,21 @@ FRUGAL_AVX2 inline __m128 reduce_add4_avx2(__m256 a, __m256 b, __m256 c, __m256 
 // the cache; the AVX-512 path's single tiled pass is the one tuned).
 template <typename Row>
 FRUGAL_AVX2 void latent_attention_avx2(const LatentAttentionArgs& a) {
-  const int64_t T = a.positions, r = a.latent_dim, dr = a.rope_dim;
+  const int64_t T = a.positions, r = a.latent_dim, dr = a.rope_dim, dv = a.value_dim;
   const auto* latents = static_cast<const Row*>(a.latents);
   const auto* rope_keys = static_cast<const Row*>(a.rope_keys);
+  const auto* values = static_cast<const Row*>(a.values);
   for (int h0 = 0; h0 < a.heads; h0 += kMaxGroup) {
     const int heads = std::min(kMaxGroup, a.heads - h0);
     for (int64_t t = 0; t < T; ++t) {
       __m256 acc[kMaxGroup] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
       for (int64_t i = 0; i < r; i += 8) {
-        const __m256 x = load_row8(latents + t * r + i);
+        const __m256 x = load_row8(latents + t * a.latent_row_stride + i);
         for (int j = 0; j < heads; ++j)
           acc[j] = _mm256_fmadd_ps(_mm256_loadu_ps(a.q_latent + (h0 + j) * a.q_latent_stride + i), x, acc[j]);
       }
       for (int64_t i = 0; i < dr; i += 8) {
-        const __m256 x = load_row8(rope_keys + t * dr + i);
+        const __m256 x = load_row8(rope_keys + t * a.rope_row_stride + i);
         for (int j = 0; j < heads; ++j)
           acc[j] = _mm256_fmadd_ps(_mm256_loadu_ps(a.q_rope + (h0 + j) * a.q_rope_stride + i), x, acc[j]);
       }
@@ -310,11 +315,11 @@ FRUGAL_AVX2 void latent_attention_avx2(const LatentAttentionArgs& a) {
     for (; t < T; ++t) sum += p[t] = std::exp(p[t] - top);
     const float inverse = 1.0f / sum;
     for (t = 0; t < T; ++t) p[t] *= inverse;
-    std::fill_n(a.out + h * a.out_stride, r, 0.0f);
+    std::fill_n(a.out + h * a.out_stride, dv, 0.0f);
   }
   for (int64_t t = 0; t < T; ++t)
-    for (int64_t i = 0; i < r; i += 8) {
-      const __m256 x = load_row8(latents + t * r + i);
+    for (int64_t i = 0; i < dv; i += 8) {
+      const __m256 x = load_row8(values + t * a.value_row_stride + i);
       for (int h = 0; h < a.heads; ++h) {
         float* out = a.out + h * a.out_stride + i;
         _mm256_storeu_ps(out, _mm256_fmadd_ps(_mm256_set1_ps(a.scratch[h * T + t]), x, _mm256_loadu_ps(out)));
@@ -328,14 +333,23 @@ FRUGAL_AVX2 void latent_attention_avx2(const LatentAttentionArgs& a) {
 
 void latent_attention_at(SimdLevel level, const LatentAttentionArgs& packed_or_strided) {
   LatentAttentionArgs args = packed_or_strided;
+  if (args.latent_row_stride == 0) args.latent_row_stride = args.latent_dim;
+  if (args.rope_row_stride == 0) args.rope_row_stride = args.rope_dim;
+  if (args.values == nullptr) {
+    args.values = args.latents;
+    args.value_dim = args.latent_dim;
+    args.value_row_stride = args.latent_row_stride;
+  }
+  if (args.value_dim == 0) args.value_dim = args.latent_dim;
+  if (args.value_row_stride == 0) args.value_row_stride = args.value_dim;
   if (args.rows_dtype != DType::F32 && args.rows_dtype != DType::BF16)
     fail("latent attention: cached rows are f32 or bf16, not ", dtype_name(args.rows_dtype));
   if (args.heads > kLatentAttentionMostHeads)
     fail("latent attention: ", args.heads, " heads in one call (at most ", kLatentAttentionMostHeads, ")");
   if (args.q_latent_stride == 0) args.q_latent_stride = args.latent_dim;
-  if (args.out_stride == 0) args.out_stride = args.latent_dim;
+  if (args.out_stride == 0) args.out_stride = args.value_dim;
   if (args.positions < 1) {  // nothing to attend to: a zero output, not 0/0
-    for (int h = 0; h < args.heads; ++h) std::fill_n(args.out + h * args.out_stride, args.latent_dim, 0.0f);
+    for (int h = 0; h < args.heads; ++h) std::fill_n(args.out + h * args.out_stride, args.value_dim, 0.0f);
     return;
   }
 #if defined(__x86_64__)
@@ -347,7 +361,7 @@ void latent_attention_at(SimdLevel level, const LatentAttentionArgs& packed_or_s
     }
     return;
   }
-  if (level == SimdLevel::Avx2 && args.latent_dim % 8 == 0 && args.rope_dim % 8 == 0) {
+  if (level == SimdLevel::Avx2 && args.latent_dim % 8 == 0 && args.rope_dim % 8 == 0 && args.value_dim % 8 == 0) {
     if (args.rows_dtype == DType::BF16) {
       latent_attention_avx2<uint16_t>(args);
     } else {

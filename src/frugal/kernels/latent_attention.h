@@ -1,6 +1,7 @@
 #pragma once
 // The absorbed form of MLA attention (spec section 4) over one sequence's
-// latent cache, for several heads at once:
+// latent cache, for several heads at once (and, with keys and values given
+// separately, the naive form for one expanded head):
 //   score[h][t] = (q_latent[h] . latent[t] + q_rope[h] . rope_key[t]) * scale   for t < positions
 //   p[h]        = softmax(score[h])
 //   out[h]      = sum_t p[h][t] latent[t]
@@ -31,11 +32,18 @@ struct LatentAttentionArgs {
   const float* q_rope = nullptr;    // head h's rope query at q_rope + h * q_rope_stride
   int64_t q_rope_stride = 0;
   DType rows_dtype = DType::F32;     // of the cached rows: F32, or BF16 (widened exactly)
-  const void* latents = nullptr;     // [positions, latent_dim]
-  const void* rope_keys = nullptr;   // [positions, rope_dim]
+  const void* latents = nullptr;     // position t's row at latents + t * latent_row_stride
+  const void* rope_keys = nullptr;   // position t's row at rope_keys + t * rope_row_stride
+  int64_t latent_row_stride = 0;     // 0: latent_dim
+  int64_t rope_row_stride = 0;       // 0: rope_dim
+  // What the probabilities weigh: the latents themselves (absorbed MLA), or
+  // other rows (the naive form's per-head values).
+  const void* values = nullptr;      // null: latents
+  int64_t value_dim = 0;             // 0: latent_dim
+  int64_t value_row_stride = 0;      // 0: value_dim (or latent_row_stride when values are the latents)
   float* scratch = nullptr;          // [heads, positions] floats
-  float* out = nullptr;              // head h's output at out + h * out_stride
-  int64_t out_stride = 0;            // 0: latent_dim (packed)
+  float* out = nullptr;              // head h's output [value_dim] at out + h * out_stride
+  int64_t out_stride = 0;            // 0: value_dim (packed)
 };
 
 void latent_attention(const LatentAttentionArgs& args);

@@ -70,24 +70,33 @@ void attend_naive(const Config& config, const MlaWeights& w, const float* q, int
   std::vector<float> kv(static_cast<std::size_t>(context * d.H * (d.dn + d.dv)));
   linear(latents.data(), context, w.kv_b_proj, kv.data());
 
+  // The attention kernel per head and token, one head at a time: the keys
+  // are head h's expanded k_nope rows beside the shared roped keys, the
+  // values head h's v rows, both strided inside kv.
   ThreadPool::global().parallel_for(
       static_cast<std::size_t>(d.H * n), static_cast<std::size_t>(context * (d.qk + d.dv)),
       [&](std::size_t begin, std::size_t end) {
-        std::vector<float> scores(static_cast<std::size_t>(context));
+        std::vector<float> scratch(static_cast<std::size_t>(context));
         for (std::size_t job = begin; job < end; ++job) {
           const int64_t h = static_cast<int64_t>(job) / n, s = static_cast<int64_t>(job) % n;
           const float* qh = q + (s * d.H + h) * d.qk;
-          const int64_t visible = first + s + 1;
-          for (int64_t t = 0; t < visible; ++t) {
-            const float* k_nope = kv.data() + (t * d.H + h) * (d.dn + d.dv);
-            scores[t] = (dot(qh, k_nope, d.dn) + dot(qh + d.dn, rope_keys.data() + t * d.dr, d.dr)) *
-                        scale;
-          }
-          softmax(scores.data(), visible);
-          float* oh = o + (s * d.H + h) * d.dv;
-          std::fill_n(oh, d.dv, 0.0f);
-          for (int64_t t = 0; t < visible; ++t)
-            axpy(scores[t], kv.data() + (t * d.H + h) * (d.dn + d.dv) + d.dn, oh, d.dv);
+          LatentAttentionArgs args;
+          args.heads = 1;
+          args.positions = first + s + 1;
+          args.latent_dim = d.dn;
+          args.rope_dim = d.dr;
+          args.scale = scale;
+          args.q_latent = qh;
+          args.q_rope = qh + d.dn;
+          args.latents = kv.data() + h * (d.dn + d.dv);
+          args.latent_row_stride = d.H * (d.dn + d.dv);
+          args.rope_keys = rope_keys.data();
+          args.values = kv.data() + h * (d.dn + d.dv) + d.dn;
+          args.value_dim = d.dv;
+          args.value_row_stride = d.H * (d.dn + d.dv);
+          args.scratch = scratch.data();
+          args.out = o + (s * d.H + h) * d.dv;
+          latent_attention(args);
         }
       });
 }
