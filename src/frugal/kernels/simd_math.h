@@ -53,9 +53,11 @@ FRUGAL_AVX512 inline float reduce_add_avx512(__m512 v) {
 }
 
 // e^x with AVX2: the same range reduction and polynomial as exp_avx512; 2^n
-// is built in the exponent bits, so inputs are clamped to [-87.3, 88.7]
-// (results below ~1e-38 come out as ~1e-38, not as subnormals or 0).
+// is built in the exponent bits, so inputs are clamped to [-87.3, 88.7], and
+// inputs below -87.3 (results under ~1e-38; -inf) give exactly 0, as a
+// masked-out token's probability must.
 FRUGAL_AVX2 inline __m256 exp_avx2(__m256 x) {
+  const __m256 underflow = _mm256_cmp_ps(x, _mm256_set1_ps(-87.33f), _CMP_LT_OQ);
   x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(88.72f)), _mm256_set1_ps(-87.33f));
   const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)),
                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -68,7 +70,7 @@ FRUGAL_AVX2 inline __m256 exp_avx2(__m256 x) {
   const __m256i n_int = _mm256_cvtps_epi32(n);
   const __m256i low = _mm256_max_epi32(n_int, _mm256_set1_epi32(-126));
   const __m256 two_n = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(low, _mm256_set1_epi32(127)), 23));
-  return _mm256_mul_ps(p, two_n);
+  return _mm256_andnot_ps(underflow, _mm256_mul_ps(p, two_n));
 }
 
 }  // namespace frugal
