@@ -12,20 +12,18 @@
 namespace frugal {
 namespace {
 
-// Row values as float32 (BF16 widened exactly).
-float row_value(const void* rows, DType dtype, int64_t index) {
-  if (dtype == DType::F32) return static_cast<const float*>(rows)[index];
-  return bf16_to_f32(static_cast<const uint16_t*>(rows)[index]);
-}
-
 void latent_attention_portable(const LatentAttentionArgs& a) {
   const int64_t T = a.positions, r = a.latent_dim, dr = a.rope_dim, dv = a.value_dim;
   std::vector<float> latents(static_cast<std::size_t>(T * r)), keys(static_cast<std::size_t>(T * dr));
   std::vector<float> values(static_cast<std::size_t>(T * dv));
-  for (int64_t t = 0; t < T; ++t) {
-    for (int64_t i = 0; i < r; ++i) latents[t * r + i] = row_value(a.latents, a.rows_dtype, t * a.latent_row_stride + i);
-    for (int64_t i = 0; i < dr; ++i) keys[t * dr + i] = row_value(a.rope_keys, a.rows_dtype, t * a.rope_row_stride + i);
-    for (int64_t i = 0; i < dv; ++i) values[t * dv + i] = row_value(a.values, a.rows_dtype, t * a.value_row_stride + i);
+  const std::size_t bytes = dtype_size(a.rows_dtype);
+  const auto row = [&](const void* rows, int64_t t, int64_t stride) {
+    return static_cast<const uint8_t*>(rows) + static_cast<std::size_t>(t * stride) * bytes;
+  };
+  for (int64_t t = 0; t < T; ++t) {  // rows as float32 (BF16 widened exactly)
+    decode_to_f32(a.rows_dtype, row(a.latents, t, a.latent_row_stride), r, latents.data() + t * r);
+    decode_to_f32(a.rows_dtype, row(a.rope_keys, t, a.rope_row_stride), dr, keys.data() + t * dr);
+    decode_to_f32(a.rows_dtype, row(a.values, t, a.value_row_stride), dv, values.data() + t * dv);
   }
   for (int h = 0; h < a.heads; ++h) {
     const float* q_latent = a.q_latent + h * a.q_latent_stride;

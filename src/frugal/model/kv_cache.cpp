@@ -56,18 +56,6 @@ void store_values(const float* values, int n, DType dtype, uint8_t* out) {
   }
 }
 
-void load_values(const uint8_t* stored, int n, DType dtype, float* out) {
-  if (dtype == DType::F32) {
-    std::memcpy(out, stored, n * sizeof(float));
-    return;
-  }
-  for (int i = 0; i < n; ++i) {
-    uint16_t bits;
-    std::memcpy(&bits, stored + 2 * i, 2);
-    out[i] = bf16_to_f32(bits);
-  }
-}
-
 }  // namespace
 
 void KvCache::store(int layer, int64_t position, const float* latent, const float* rope_key) {
@@ -76,11 +64,11 @@ void KvCache::store(int layer, int64_t position, const float* latent, const floa
 }
 
 void KvCache::load_latent(int layer, int64_t position, float* out) const {
-  load_values(latent_.data() + offset(layer, position, latent_dim_), latent_dim_, dtype_, out);
+  decode_to_f32(dtype_, latent_.data() + offset(layer, position, latent_dim_), latent_dim_, out);
 }
 
 void KvCache::load_rope_key(int layer, int64_t position, float* out) const {
-  load_values(rope_key_.data() + offset(layer, position, rope_dim_), rope_dim_, dtype_, out);
+  decode_to_f32(dtype_, rope_key_.data() + offset(layer, position, rope_dim_), rope_dim_, out);
 }
 
 const void* KvCache::latent_rows(int layer) const { return latent_.data() + offset(layer, 0, latent_dim_); }
