@@ -160,7 +160,7 @@ Runner add_bench_command(CLI::App& app) {
   auto o = std::make_shared<BenchOptions>();
   CLI::App* command = app.add_subcommand("bench", "Measure prefill and decode speed against the bandwidth floor");
   command->add_option("--model", o->model, "Hugging Face checkpoint folder")->required();
-  command->add_option("--weights", o->weights, "Weight format (auto: as stored)")->check(CLI::IsMember({"auto", "q8"}));
+  command->add_option("--weights", o->weights, "Weight format (auto: as stored)")->check(CLI::IsMember(weight_format_names()));
   command->add_option("--kv-cache", o->kv_cache, "Latent KV cache precision")
       ->check(CLI::IsMember({"f32", "bf16"}))
       ->capture_default_str();

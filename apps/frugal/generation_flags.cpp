@@ -33,7 +33,7 @@ void GenerationFlags::add_to(CLI::App& command, int64_t default_max_tokens) {
   command.add_flag("--ignore-eos", ignore_eos, "Do not stop at the end-of-sequence token");
   command.add_option("--threads", threads, "Worker threads (default: all cores)")->check(CLI::Range(1, 1024));
   command.add_option("--weights", weights, "Weight format in memory (auto: as stored)")
-      ->check(CLI::IsMember({"auto", "q8"}));
+      ->check(CLI::IsMember(weight_format_names()));
   command.add_option("--kv-cache", kv_cache, "Latent KV cache precision (bf16: half the bytes)")
       ->check(CLI::IsMember({"f32", "bf16"}))
       ->capture_default_str();

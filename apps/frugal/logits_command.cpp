@@ -199,7 +199,7 @@ Runner add_logits_command(CLI::App& app) {
   command->add_option("--attention", options->attention, "Prefill attention form")
       ->check(CLI::IsMember({"naive", "absorbed"}));
   command->add_option("--weights", options->weights, "Weight format in memory (auto: as stored)")
-      ->check(CLI::IsMember({"auto", "q8"}));
+      ->check(CLI::IsMember(weight_format_names()));
   command->add_option("--kv-cache", options->kv_cache, "Latent KV cache precision")
       ->check(CLI::IsMember({"f32", "bf16"}))
       ->capture_default_str();

@@ -210,11 +210,13 @@ TEST(DTypeNames, UseTheSafetensorsSpellingAndSizes) {
   EXPECT_TRUE(dtype_is_float(DType::F8_E5M2));
   EXPECT_FALSE(dtype_is_float(DType::I32));
   EXPECT_FALSE(dtype_is_float(DType::BOOL));
+  EXPECT_EQ(dtype_name(DType::Q4), "Q4");
+  EXPECT_THROW(dtype_size(DType::Q4), Error);  // packed: no per-element byte size
 }
 
 TEST(DTypeNames, UnknownNamesGiveNothing) {
   // Names are case-sensitive and must match exactly, as the format defines them.
-  for (const char* name : {"", "bf16", "FP8", "F8_E4M3FN", "float32", "F32 ", "I4"})
+  for (const char* name : {"", "bf16", "FP8", "F8_E4M3FN", "float32", "F32 ", "I4", "Q4"})
     EXPECT_EQ(dtype_from_name(name), std::nullopt) << '"' << name << '"';
 }
 

@@ -15,13 +15,14 @@ struct DTypeInfo {
   bool is_float;
 };
 
-constexpr std::array<DTypeInfo, 12> kDTypes{{
+constexpr std::array<DTypeInfo, 13> kDTypes{{
     {DType::F64, "F64", 8, true},     {DType::F32, "F32", 4, true},
     {DType::F16, "F16", 2, true},     {DType::BF16, "BF16", 2, true},
     {DType::F8_E4M3, "F8_E4M3", 1, true}, {DType::F8_E5M2, "F8_E5M2", 1, true},
     {DType::I64, "I64", 8, false},    {DType::I32, "I32", 4, false},
     {DType::I16, "I16", 2, false},    {DType::I8, "I8", 1, false},
     {DType::U8, "U8", 1, false},      {DType::BOOL, "BOOL", 1, false},
+    {DType::Q4, "Q4", 0, false},
 }};
 
 const DTypeInfo& info(DType type) { return kDTypes[static_cast<std::size_t>(type)]; }
@@ -48,12 +49,15 @@ std::array<float, 256> make_e4m3_table() {
 const std::array<float, 256> kFp8E4m3Table = make_e4m3_table();
 
 std::string_view dtype_name(DType type) { return info(type).name; }
-std::size_t dtype_size(DType type) { return info(type).size; }
+std::size_t dtype_size(DType type) {
+  if (type == DType::Q4) fail("Q4 packs two values per byte: no whole-byte element size");
+  return info(type).size;
+}
 bool dtype_is_float(DType type) { return info(type).is_float; }
 
 std::optional<DType> dtype_from_name(std::string_view name) {
   for (const auto& entry : kDTypes) {
-    if (entry.name == name) return entry.type;
+    if (entry.name == name && entry.type != DType::Q4) return entry.type;  // Q4 never comes from a file
   }
   return std::nullopt;
 }

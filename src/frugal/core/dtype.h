@@ -10,12 +10,14 @@
 
 namespace frugal {
 
-enum class DType { F64, F32, F16, BF16, F8_E4M3, F8_E5M2, I64, I32, I16, I8, U8, BOOL };
+// Q4 is not a safetensors type: 4-bit codes packed two to a byte, the form
+// `--weights q4` converts linear weights to at load (kernels/q4.h).
+enum class DType { F64, F32, F16, BF16, F8_E4M3, F8_E5M2, I64, I32, I16, I8, U8, BOOL, Q4 };
 
 // The safetensors spelling ("BF16", "F8_E4M3", ...), and back.
 std::string_view dtype_name(DType type);
 std::optional<DType> dtype_from_name(std::string_view name);
-std::size_t dtype_size(DType type);
+std::size_t dtype_size(DType type);  // fails for Q4: half a byte per value
 bool dtype_is_float(DType type);
 
 inline float bf16_to_f32(uint16_t bits) {

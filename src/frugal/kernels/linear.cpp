@@ -8,6 +8,7 @@
 #include "frugal/kernels/dot.h"
 #include "frugal/kernels/ops.h"
 #include "frugal/kernels/panel_product.h"
+#include "frugal/kernels/q4.h"
 #include "frugal/kernels/q8.h"
 
 namespace frugal {
@@ -30,6 +31,25 @@ void linear_q8(const float* x, int64_t n, const WeightMatrix& w, float* y) {
   });
 }
 
+// Q4 weights: inputs quantised as for Q8, plus each block's offset term.
+void linear_q4(const float* x, int64_t n, const WeightMatrix& w, float* y) {
+  const int64_t rows = w.rows, cols = w.cols, blocks = cols / kQ4Block;
+  std::vector<int8_t> xq(static_cast<std::size_t>(n * cols));
+  std::vector<float> xs(static_cast<std::size_t>(n * blocks)), offsets(static_cast<std::size_t>(n * blocks));
+  for (int64_t t = 0; t < n; ++t) {
+    quantize_q8(x + t * cols, cols, xq.data() + t * cols, xs.data() + t * blocks);
+    q4_input_offsets(xq.data() + t * cols, xs.data() + t * blocks, cols, offsets.data() + t * blocks);
+  }
+  // Work weighed by bytes read: a Q4 row is half a Q8 row's.
+  ThreadPool::global().parallel_for(static_cast<std::size_t>(rows), static_cast<std::size_t>(n * cols / 2),
+                                    [&](std::size_t begin, std::size_t end) {
+    const auto first = static_cast<int64_t>(begin);
+    dot_q4_rows_inputs(w.data + first * (cols / 2), w.scales->data() + (w.row_offset + first) * w.scale_cols,
+                       w.scale_cols, static_cast<int64_t>(end) - first, xq.data(), xs.data(), offsets.data(), n, cols,
+                       y + first, rows);
+  });
+}
+
 // Float32 rows usable in place (weights being trained, aligned F32 files),
 // else null: a mapped file may place a tensor at any byte offset.
 const float* aligned_f32_rows(const WeightMatrix& w) {
@@ -42,6 +62,10 @@ const float* aligned_f32_rows(const WeightMatrix& w) {
 void linear(const float* x, int64_t n, const WeightMatrix& w, float* y) {
   if (w.dtype == DType::I8) {
     linear_q8(x, n, w, y);
+    return;
+  }
+  if (w.dtype == DType::Q4) {
+    linear_q4(x, n, w, y);
     return;
   }
   const int64_t rows = w.rows, cols = w.cols;

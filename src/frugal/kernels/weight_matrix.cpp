@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "frugal/core/error.h"
+#include "frugal/kernels/q4.h"
 
 namespace frugal {
 
@@ -21,8 +22,12 @@ void WeightMatrix::decode_row(int64_t row, float* out) const {
     decode_to_f32(dtype, src, static_cast<std::size_t>(cols), out);
     return;
   }
-  // Block-scaled: FP8 E4M3 (checkpoint) or int8 (Q8, converted at load).
+  // Block-scaled: FP8 E4M3 (checkpoint), int8 or 4-bit (Q8, Q4: converted at load).
   const float* scale_row = scales->data() + ((row_offset + row) / block_rows) * scale_cols;
+  if (dtype == DType::Q4) {
+    dequantize_q4_row(src, scale_row, cols, out);
+    return;
+  }
   for (int64_t c0 = 0, block = 0; c0 < cols; c0 += block_cols, ++block) {
     const float scale = scale_row[block];
     const int64_t c1 = c0 + block_cols < cols ? c0 + block_cols : cols;
@@ -35,12 +40,14 @@ void WeightMatrix::decode_row(int64_t row, float* out) const {
 }
 
 float WeightMatrix::element(int64_t row, int64_t col) const {
-  const uint8_t* src = data + static_cast<std::size_t>(row) * row_bytes() + col * dtype_size(dtype);
+  const uint8_t* row_start = data + static_cast<std::size_t>(row) * row_bytes();
   float value;
-  if (dtype == DType::I8) {
-    value = static_cast<float>(static_cast<int8_t>(*src));
+  if (dtype == DType::Q4) {
+    value = static_cast<float>(q4_code(row_start, cols, col) - 8);
+  } else if (dtype == DType::I8) {
+    value = static_cast<float>(static_cast<int8_t>(row_start[col]));
   } else {
-    decode_to_f32(dtype, src, 1, &value);
+    decode_to_f32(dtype, row_start + col * dtype_size(dtype), 1, &value);
   }
   if (scales) value *= (*scales)[((row_offset + row) / block_rows) * scale_cols + col / block_cols];
   return value;

@@ -1,8 +1,9 @@
 #pragma once
 // A linear layer's weight W [rows, cols] (y = x W^T) in its stored format:
 // float32, BF16 or F16 rows read straight from the checkpoint mapping, FP8
-// E4M3 with per-block float32 multipliers (`weight_scale_inv`), or int8 with
-// 1 x 32 block scales (Q8, converted at load; see q8.h). Kernels read rows in
+// E4M3 with per-block float32 multipliers (`weight_scale_inv`), or int8 or
+// packed 4-bit codes with 1 x 32 block scales (Q8 and Q4, converted at load;
+// see q8.h and q4.h). Kernels read rows in
 // these formats directly, so no float32 copy of a model is ever made.
 #include <cstdint>
 #include <memory>
@@ -20,7 +21,7 @@ struct WeightMatrix {
   int64_t cols = 0;
   const uint8_t* data = nullptr;  // row-major, no alignment promised
 
-  // Block scales (FP8, Q8): scales[(row_offset + r) / block_rows][c / block_cols].
+  // Block scales (FP8, Q8, Q4): scales[(row_offset + r) / block_rows][c / block_cols].
   std::shared_ptr<const std::vector<float>> scales;
   int block_rows = 0;
   int block_cols = 0;
@@ -34,7 +35,9 @@ struct WeightMatrix {
   std::shared_ptr<const std::vector<float>> panels;
 
   bool empty() const { return data == nullptr; }
-  std::size_t row_bytes() const { return static_cast<std::size_t>(cols) * dtype_size(dtype); }
+  std::size_t row_bytes() const {
+    return dtype == DType::Q4 ? static_cast<std::size_t>(cols) / 2 : static_cast<std::size_t>(cols) * dtype_size(dtype);
+  }
   // Bytes a kernel reads for the whole matrix, scales included.
   std::size_t stored_bytes() const;
   void decode_row(int64_t row, float* out) const;

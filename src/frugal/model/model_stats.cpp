@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "frugal/kernels/q4.h"
 #include "frugal/kernels/q8.h"
 
 namespace frugal {
@@ -33,13 +34,16 @@ bool converted_linear(const TensorView& t) {
 
 // Bytes a kernel reads for tensor t under `format`.
 uint64_t held_bytes(const Checkpoint& checkpoint, const TensorView& t, WeightFormat format) {
-  if (format != WeightFormat::Q8) return t.byte_size;
+  if (format == WeightFormat::Stored) return t.byte_size;
   if (ends_with(t.name, "_scale_inv")) {
     const TensorView* weight = checkpoint.find(t.name.substr(0, t.name.size() - std::string("_scale_inv").size()));
     return weight != nullptr && converted_linear(*weight) ? 0 : t.byte_size;
   }
   if (!converted_linear(t)) return t.byte_size;
   const auto n = static_cast<uint64_t>(t.numel());
+  // Q4 converts only the routed experts to 4 bits (weights.cpp), the rest to 8.
+  if (format == WeightFormat::Q4 && t.name.find(".mlp.experts.") != std::string::npos)
+    return n / 2 + n / kQ4Block * sizeof(float);
   return n + n / kQ8Block * sizeof(float);
 }
 
