@@ -3,8 +3,8 @@
 // over every position of the golden sequences, and of the bundled trained
 // model's text.
 //
-// Measured (AVX-512): goldens q8 473/548 top-1, mean KL 1.1e-2; q4 380/548,
-// 3.5e-2. nano-r1 q8 109/111, KL 1.9e-3; q4 108/111, 6.0e-3. The goldens are
+// Measured (AVX-512): goldens q8 473/548 top-1, mean KL 1.1e-2; q4 347/548,
+// 4.1e-2. nano-r1 q8 109/111, KL 1.9e-3; q4 108/111, 1.3e-2. The goldens are
 // random models whose routing margins are 2e-5 to 1e-4 (their MANIFESTs):
 // 8-bit rounding of weights alone (activations kept in float32) already flips
 // experts and gives 91% top-1 there, so their bars below are what 8 and 4 bits
@@ -91,7 +91,7 @@ TEST(WeightFormatAccuracyTest, QuantisedWeightsOnTheGoldens) {
   EXPECT_LT(q8.mean_kl(), 0.03);
   EXPECT_GT(q8.mean_kl(), 0.0) << "8-bit weights changed nothing: were they converted?";
   const Agreement q4 = golden_agreement(WeightFormat::Q4);
-  EXPECT_GE(q4.top1_share(), 0.60) << q4.same_top1 << "/" << q4.positions;
+  EXPECT_GE(q4.top1_share(), 0.50) << q4.same_top1 << "/" << q4.positions;
   EXPECT_LT(q4.mean_kl(), 0.1);
   EXPECT_GT(q4.mean_kl(), q8.mean_kl()) << "fewer bits, further from float32";
 }

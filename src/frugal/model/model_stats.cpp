@@ -41,8 +41,10 @@ uint64_t held_bytes(const Checkpoint& checkpoint, const TensorView& t, WeightFor
   }
   if (!converted_linear(t)) return t.byte_size;
   const auto n = static_cast<uint64_t>(t.numel());
-  // Q4 converts only the routed experts to 4 bits (weights.cpp), the rest to 8.
-  if (format == WeightFormat::Q4 && t.name.find(".mlp.experts.") != std::string::npos)
+  // Q4 converts the experts to 4 bits (weights.cpp), the rest to 8.
+  const bool expert = t.name.find(".mlp.experts.") != std::string::npos ||
+                      t.name.find(".mlp.shared_experts.") != std::string::npos;
+  if (format == WeightFormat::Q4 && expert)
     return n / 2 + n / kQ4Block * sizeof(float);
   return n + n / kQ8Block * sizeof(float);
 }

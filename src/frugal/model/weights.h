@@ -45,7 +45,7 @@ ModelWeights load_weights(const TensorSource& tensors, const Config& config);
 
 // How linear weights are held in memory: as stored in the checkpoint
 // (mapped), or converted at load to 8-bit blocks (q8.h), or to 4-bit blocks
-// for the routed experts and 8-bit for the rest (q4.h).
+// for the experts and 8-bit for the rest (q4.h).
 enum class WeightFormat { Stored, Q8, Q4 };
 WeightFormat parse_weight_format(const std::string& name);  // "auto"/"stored", "q8", "q4"
 std::vector<std::string> weight_format_names();              // what parse_weight_format accepts
