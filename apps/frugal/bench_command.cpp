@@ -1,4 +1,4 @@
-// frugal bench --model DIR [--weights auto] [--kv-cache f32|bf16] [--prompt 512] [--gen 128]
+// frugal bench --model DIR [--weights auto|q8|q4] [--kv-cache f32|bf16|q8] [--prompt 512] [--gen 128]
 //              [--depth 0,4096,16384] [--threads N] [--json]
 // Measures, in one run: the machine's read bandwidth, then at each context
 // depth prefill tokens/s, decode tokens/s, the decode floor (bytes read per
@@ -114,8 +114,9 @@ int run_bench(const BenchOptions& o) {
     const double prefill_seconds = t.prefill_seconds;
     const double decode_tps = o.gen / t.decode_seconds;
     // Each decoded token reads the active weights and the whole latent cache.
-    const double kv_bytes = static_cast<double>(c.num_hidden_layers) * (c.kv_lora_rank + c.qk_rope_head_dim) *
-                            static_cast<double>(dtype_size(kv_dtype)) * (depth + o.prompt + o.gen / 2.0);
+    const double kv_bytes = static_cast<double>(c.num_hidden_layers) *
+                            static_cast<double>(kv_bytes_per_position(c.kv_lora_rank, c.qk_rope_head_dim, kv_dtype)) *
+                            (depth + o.prompt + o.gen / 2.0);
     const double floor_tps = bandwidth.bytes_per_second / (static_cast<double>(stats.weight_bytes_per_token) + kv_bytes);
     results.push_back({{"depth", depth},
                        {"prefill_tokens_per_s", o.prompt / prefill_seconds},
@@ -162,7 +163,7 @@ Runner add_bench_command(CLI::App& app) {
   command->add_option("--model", o->model, "Hugging Face checkpoint folder")->required();
   command->add_option("--weights", o->weights, "Weight format (auto: as stored)")->check(CLI::IsMember(weight_format_names()));
   command->add_option("--kv-cache", o->kv_cache, "Latent KV cache precision")
-      ->check(CLI::IsMember({"f32", "bf16"}))
+      ->check(CLI::IsMember({"f32", "bf16", "q8"}))
       ->capture_default_str();
   command->add_option("--prompt", o->prompt, "Prompt tokens to prefill")->capture_default_str();
   command->add_option("--gen", o->gen, "Tokens to decode")->capture_default_str();

@@ -1,7 +1,7 @@
 // frugal eval --model DIR
 //             (--task NAME [--n 100] [--seed 0] [--digits A-B] [--numbers A-B] [--max-number N]
 //              | --problems FILE.jsonl [--skip-bad-lines] [--n N])
-//             [--template compact|r1-zero] [--max-tokens 256] [--kv-cache f32|bf16] [--threads N] [--json] [--show K]
+//             [--template compact|r1-zero] [--max-tokens 256] [--kv-cache f32|bf16|q8] [--threads N] [--json] [--show K]
 // A stable interface: greedy completions of rule-checked problems, then
 // accuracy, format rate and mean completion length with 95% confidence
 // intervals (Wilson for the rates) and problems per second.
@@ -206,7 +206,7 @@ Runner add_eval_command(CLI::App& app) {
       ->check(CLI::IsMember({"compact", "r1-zero"}))
       ->capture_default_str();
   command->add_option("--kv-cache", o->kv_cache, "Latent KV cache precision")
-      ->check(CLI::IsMember({"f32", "bf16"}))
+      ->check(CLI::IsMember({"f32", "bf16", "q8"}))
       ->capture_default_str();
   command->add_option("--max-tokens", o->max_tokens, "Most tokens per completion")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30))

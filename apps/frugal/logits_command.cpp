@@ -1,5 +1,5 @@
 // frugal logits --model DIR --inputs INPUTS.json --out OUT.safetensors
-//               [--decode] [--threads N] [--attention naive|absorbed] [--kv-cache f32|bf16] [--trace]
+//               [--decode] [--threads N] [--attention naive|absorbed] [--kv-cache f32|bf16|q8] [--trace]
 // Stable interface: writes F32 logits.seq{n} [T, V] and, for models with MTP,
 // mtp{k}_logits.seq{n} [T-k, V].
 #include <chrono>
@@ -201,7 +201,7 @@ Runner add_logits_command(CLI::App& app) {
   command->add_option("--weights", options->weights, "Weight format in memory (auto: as stored)")
       ->check(CLI::IsMember(weight_format_names()));
   command->add_option("--kv-cache", options->kv_cache, "Latent KV cache precision")
-      ->check(CLI::IsMember({"f32", "bf16"}))
+      ->check(CLI::IsMember({"f32", "bf16", "q8"}))
       ->capture_default_str();
   command->add_flag("--trace", options->trace,
                     "Also write hidden states and routing per layer (golden names)");

@@ -130,29 +130,34 @@ INSTANTIATE_TEST_SUITE_P(AllVariants, GoldenForwardTest, testing::ValuesIn(all_c
                            return name;
                          });
 
-// A BF16 latent cache rounds every cached value to 8 significant bits. On
-// these tiny random goldens its effect on the logits is printed only: their
+// A BF16 latent cache rounds every cached value to 8 significant bits, a q8
+// one to 255 steps per block of 32. On these tiny random goldens their
+// effect on the logits is printed only: their
 // experts win by margins of 1e-5 (MANIFEST), so any rounding flips some
 // routing and the logit error says little (bounded by the trained model's
 // test in kv_cache_precision_test.cpp).
-TEST(KvCacheTest, Bf16CacheOnTheGoldens) {
+TEST(KvCacheTest, RoundedCachesOnTheGoldens) {
   for (const auto& variant : test::golden_variants()) {
     const std::string dir = test::golden_dir(variant.name);
     const Model model(dir + "/checkpoint");
     const SafetensorsFile golden(dir + "/golden.safetensors");
     const auto sequences = test::golden_sequences(variant.name);
-    float worst_f32 = 0.0f, worst_bf16 = 0.0f, scale = 0.0f;
+    float worst_f32 = 0.0f, worst_bf16 = 0.0f, worst_q8 = 0.0f, scale = 0.0f;
     for (std::size_t n = 0; n < sequences.size(); ++n) {
       const std::vector<float> reference = golden.get("logits.seq" + std::to_string(n)).to_f32();
-      const SequenceOutputs f32 = run(model, sequences[n], Mode::Decode);
-      const SequenceOutputs bf16 = run(model, sequences[n], Mode::Decode, DType::BF16);
-      worst_f32 = std::max(worst_f32, test::max_abs_diff(reference.data(), f32.logits.data(), reference.size()));
-      worst_bf16 = std::max(worst_bf16, test::max_abs_diff(reference.data(), bf16.logits.data(), reference.size()));
+      const auto error = [&](DType dtype) {
+        const SequenceOutputs out = run(model, sequences[n], Mode::Decode, dtype);
+        return test::max_abs_diff(reference.data(), out.logits.data(), reference.size());
+      };
+      worst_f32 = std::max(worst_f32, error(DType::F32));
+      worst_bf16 = std::max(worst_bf16, error(DType::BF16));
+      worst_q8 = std::max(worst_q8, error(DType::I8));
       scale = std::max(scale, test::max_abs(reference.data(), reference.size()));
     }
-    std::printf("%s: max |logit error| f32 cache %.2e, bf16 cache %.2e (logits up to %.2f)\n", variant.name.c_str(),
-                worst_f32, worst_bf16, scale);
+    std::printf("%s: max |logit error| f32 cache %.2e, bf16 cache %.2e, q8 cache %.2e (logits up to %.2f)\n",
+                variant.name.c_str(), worst_f32, worst_bf16, worst_q8, scale);
     EXPECT_GT(worst_bf16, worst_f32) << "the bf16 cache changed nothing: is it rounding?";
+    EXPECT_GT(worst_q8, worst_f32) << "the q8 cache changed nothing: is it rounding?";
   }
 }
 
@@ -176,6 +181,29 @@ TEST(KvCacheTest, StoresBf16ValuesInHalfTheBytes) {
       EXPECT_NEAR(key_back[i], key[i], cache == &f32 ? 0.0f : 4e-3f * std::fabs(key[i]));
   }
   EXPECT_THROW(parse_kv_cache_dtype("fp8"), Error);
+}
+
+TEST(KvCacheTest, StoresQ8ValuesAsCodesAndBlockScales) {
+  const Model model(test::golden_dir("v3-tiny") + "/checkpoint");  // latent 32, rope key 8: one short block
+  KvCache f32 = model.new_cache(10), q8 = model.new_cache(10, parse_kv_cache_dtype("q8"));
+  EXPECT_EQ(q8.dtype(), DType::I8);
+  EXPECT_EQ(kv_cache_dtype_name(q8.dtype()), "q8");
+  EXPECT_EQ(q8.bytes_per_token(), f32.bytes_per_token() / 4 + static_cast<std::size_t>(q8.layers()) * 2 * 4);
+  std::vector<float> latent(32), key(8), back(32), key_back(8);
+  for (std::size_t i = 0; i < latent.size(); ++i) latent[i] = std::sin(static_cast<float>(i)) * 3.0f;
+  for (std::size_t i = 0; i < key.size(); ++i) key[i] = -0.5f - static_cast<float>(i) / 7.0f;
+  q8.store(2, 7, latent.data(), key.data());
+  q8.load_latent(2, 7, back.data());
+  q8.load_rope_key(2, 7, key_back.data());
+  const auto half_step = [](const std::vector<float>& v) {
+    float amax = 0.0f;
+    for (float x : v) amax = std::max(amax, std::fabs(x));
+    return 0.5f * amax / 127.0f * 1.0001f;
+  };
+  for (std::size_t i = 0; i < latent.size(); ++i) EXPECT_NEAR(back[i], latent[i], half_step(latent)) << i;
+  for (std::size_t i = 0; i < key.size(); ++i) EXPECT_NEAR(key_back[i], key[i], half_step(key)) << i;
+  // The largest value of a block is stored exactly (code 127).
+  EXPECT_FLOAT_EQ(key_back[7], key[7]);
 }
 
 TEST(KvCacheTest, ExceedingCapacityFailsClearlyAndKeepsTheCache) {

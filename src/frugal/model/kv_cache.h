@@ -4,9 +4,9 @@
 // (qk_rope_head_dim values): 576 values for every released model instead of
 // H * (dn + dr + dv) for a plain multi-head cache. Memory is allocated once,
 // for the capacity requested when the sequence starts. Values are kept in
-// float32 or BF16 (half the bytes to hold and to read per decoded token;
-// each value rounded to 8 significant bits, its effect on logits measured
-// in docs/performance.md).
+// float32, BF16 (half the bytes; each value rounded to 8 significant bits)
+// or q8 (int8 codes with a float32 scale per 32 values of a row, 1.125 bytes
+// per value); their effect on logits is measured in docs/performance.md.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -16,8 +16,11 @@
 
 namespace frugal {
 
-// The cache's value type: DType::F32 or DType::BF16.
-DType parse_kv_cache_dtype(const std::string& name);  // "f32", "bf16"
+// The cache's value type: DType::F32, DType::BF16 or DType::I8 (q8).
+DType parse_kv_cache_dtype(const std::string& name);  // "f32", "bf16", "q8"
+std::string kv_cache_dtype_name(DType dtype);         // and back
+// Bytes one layer holds per cached position (q8: codes and block scales).
+std::size_t kv_bytes_per_position(int latent_dim, int rope_dim, DType dtype);
 
 class KvCache {
  public:
@@ -49,11 +52,14 @@ class KvCache {
   // Reads them back as float32.
   void load_latent(int layer, int64_t position, float* out) const;
   void load_rope_key(int layer, int64_t position, float* out) const;
-  // A layer's rows from position 0 in the cache's dtype (float or BF16
-  // bits), for the attention kernel: latent rows of latent_dim values, rope
-  // rows of rope_dim.
+  // A layer's rows from position 0 in the cache's dtype (float, BF16 bits
+  // or int8 codes), for the attention kernel: latent rows of latent_dim
+  // values, rope rows of rope_dim; for q8, their block scales laid out as
+  // LatentAttentionArgs expects (ceil(width / 32) per row), else null.
   const void* latent_rows(int layer) const;
   const void* rope_key_rows(int layer) const;
+  const float* latent_scale_rows(int layer) const;
+  const float* rope_key_scale_rows(int layer) const;
 
   // Bytes held per token across all layers, and in total.
   std::size_t bytes_per_token() const;
@@ -61,6 +67,7 @@ class KvCache {
 
  private:
   std::size_t offset(int layer, int64_t position, int width) const;
+  std::size_t scale_offset(int layer, int64_t position, int width) const;
 
   int latent_dim_;
   int rope_dim_;
@@ -69,6 +76,8 @@ class KvCache {
   std::vector<int64_t> filled_;
   std::vector<uint8_t> latent_;    // [layers, capacity, latent_dim] values of dtype_
   std::vector<uint8_t> rope_key_;  // [layers, capacity, rope_dim]
+  std::vector<float> latent_scales_;    // q8: [layers, capacity, ceil(latent_dim / 32)]
+  std::vector<float> rope_key_scales_;  // q8: [layers, capacity, ceil(rope_dim / 32)]
 };
 
 }  // namespace frugal

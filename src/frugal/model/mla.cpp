@@ -164,6 +164,8 @@ void attend_absorbed(const Config& config, const MlaWeights& w, const float* q, 
           args.rows_dtype = cache.dtype();
           args.latents = cache.latent_rows(layer);
           args.rope_keys = cache.rope_key_rows(layer);
+          args.latent_scales = cache.latent_scale_rows(layer);
+          args.rope_scales = cache.rope_key_scale_rows(layer);
           args.scratch = scratch.data();
           args.out = o_latent.data() + (h0 * n + s) * d.r;
           args.out_stride = n * d.r;
