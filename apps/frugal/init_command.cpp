@@ -1,5 +1,5 @@
 // frugal init (--preset v2-lite|v2|v3|tiny | --config FILE) [--layers N] [--experts N]
-//             [--hidden N] [--vocab N] [--dtype bf16|f32] [--seed S] [--std X]
+//             [--hidden N] [--vocab N] [--dtype bf16|f32|fp8] [--seed S] [--std X]
 //             [--tokenizer PATH] --out DIR
 // Writes a random-initialised checkpoint in the Hugging Face layout. With
 // --tokenizer the tokenizer files are copied in and the vocabulary grows to
@@ -69,8 +69,14 @@ int run_init(const InitCommandOptions& o) {
   InitOptions options;
   options.seed = o.seed;
   options.init_std = o.init_std;
-  options.dtype = o.dtype == "f32" ? DType::F32 : DType::BF16;
+  options.dtype = o.dtype == "f32" ? DType::F32 : (o.dtype == "fp8" ? DType::F8_E4M3 : DType::BF16);
   config["torch_dtype"] = o.dtype == "f32" ? "float32" : "bfloat16";
+  if (o.dtype == "fp8") {  // as DeepSeek-V3's release: E4M3 with 128 x 128 block scales
+    config["quantization_config"] = {{"quant_method", "fp8"}, {"fmt", "e4m3"}, {"activation_scheme", "dynamic"},
+                                     {"weight_block_size", {128, 128}}};
+  } else {
+    config.erase("quantization_config");
+  }
   write_random_checkpoint(config, o.out, options);
 
   if (tokenizer) {
@@ -94,7 +100,8 @@ Runner add_init_command(CLI::App& app) {
   command->add_option("--experts", o->experts, "Override n_routed_experts")->check(CLI::PositiveNumber);
   command->add_option("--hidden", o->hidden, "Override hidden_size")->check(CLI::PositiveNumber);
   command->add_option("--vocab", o->vocab, "Override vocab_size")->check(CLI::PositiveNumber);
-  command->add_option("--dtype", o->dtype, "Stored dtype")->check(CLI::IsMember({"bf16", "f32"}));
+  command->add_option("--dtype", o->dtype, "Stored dtype (fp8: E4M3 linear weights with 128 x 128 block scales)")
+      ->check(CLI::IsMember({"bf16", "f32", "fp8"}));
   command->add_option("--seed", o->seed, "Random seed");
   command->add_option("--std", o->init_std, "Standard deviation of the weights")->capture_default_str();
   command->add_option("--tokenizer", o->tokenizer, "Copy this tokenizer in and size the vocabulary for it");

@@ -184,6 +184,22 @@ TEST(DecodeToF32, RejectsIntegerTypesNamingTheType) {
   }
 }
 
+TEST(Fp8E4m3Encode, EveryCodeRoundTripsAndValuesGoToTheNearest) {
+  for (int code = 0; code < 256; ++code) {
+    if ((code & 0x7F) == 0x7F) continue;  // NaN
+    if (code == 0x80) continue;           // -0 encodes as the -0 code too, checked below
+    EXPECT_EQ(f32_to_fp8_e4m3(fp8_e4m3_to_f32(static_cast<uint8_t>(code))), code) << code;
+  }
+  EXPECT_EQ(f32_to_fp8_e4m3(-0.0f), 0x80);
+  EXPECT_EQ(f32_to_fp8_e4m3(1000.0f), 0x7E);  // saturates at 448
+  EXPECT_EQ(f32_to_fp8_e4m3(-1000.0f), 0xFE);
+  EXPECT_EQ(f32_to_fp8_e4m3(NAN), 0x7F);
+  EXPECT_EQ(fp8_e4m3_to_f32(f32_to_fp8_e4m3(1.06f)), 1.0f);     // steps of 1/8 near 1
+  EXPECT_EQ(fp8_e4m3_to_f32(f32_to_fp8_e4m3(1.07f)), 1.125f);
+  EXPECT_EQ(fp8_e4m3_to_f32(f32_to_fp8_e4m3(1.0625f)), 1.0f);   // a tie goes to the even code
+  EXPECT_EQ(fp8_e4m3_to_f32(f32_to_fp8_e4m3(1.1875f)), 1.25f);  // a tie goes to the even code
+}
+
 // ---- Names and sizes -------------------------------------------------------------
 
 TEST(DTypeNames, EveryTypeRoundTripsThroughItsName) {

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "frugal/core/error.h"
 #include "frugal/model/model.h"
 #include "frugal/tokenizer/tokenizer.h"
 #include "support/golden.h"
@@ -94,6 +95,25 @@ TEST(WeightFormatAccuracyTest, QuantisedWeightsOnTheGoldens) {
   EXPECT_GE(q4.top1_share(), 0.50) << q4.same_top1 << "/" << q4.positions;
   EXPECT_LT(q4.mean_kl(), 0.1);
   EXPECT_GT(q4.mean_kl(), q8.mean_kl()) << "fewer bits, further from float32";
+}
+
+// bf16 keeps BF16 weights as they are and rounds FP8 ones (times their
+// block scales) to BF16; fp8 keeps FP8 weights and refuses a checkpoint
+// without any.
+TEST(WeightFormatAccuracyTest, Bf16AndFp8Formats) {
+  const std::string bf16_dir = test::golden_dir("v3-tiny") + "/checkpoint";
+  const std::string fp8_dir = test::golden_dir("v3-tiny-fp8") + "/checkpoint";
+  const std::vector<int32_t> tokens = test::golden_sequences("v3-tiny-fp8")[0];
+  EXPECT_EQ(prefill_logits(Model(bf16_dir, WeightFormat::Bf16), tokens), prefill_logits(Model(bf16_dir), tokens));
+  EXPECT_EQ(prefill_logits(Model(fp8_dir, WeightFormat::Fp8), tokens), prefill_logits(Model(fp8_dir), tokens));
+  EXPECT_THROW(Model(bf16_dir, WeightFormat::Fp8), Error);
+  const Model fp8(fp8_dir), rounded(fp8_dir, WeightFormat::Bf16);
+  Agreement a;
+  accumulate(a, prefill_logits(fp8, tokens), prefill_logits(rounded, tokens), fp8.config().vocab_size);
+  std::printf("v3-tiny-fp8, bf16 weights: top-1 %lld/%lld, mean KL %.2e\n", static_cast<long long>(a.same_top1),
+              static_cast<long long>(a.positions), a.mean_kl());
+  EXPECT_GT(a.mean_kl(), 0.0) << "FP8 weights times their scales are not all BF16 values";
+  EXPECT_LT(a.mean_kl(), 0.03);
 }
 
 TEST(WeightFormatAccuracyTest, QuantisedWeightsKeepTheTrainedModelsChoices) {

@@ -75,6 +75,22 @@ float f16_to_f32(uint16_t bits) {
   return sign ? -magnitude : magnitude;
 }
 
+uint8_t f32_to_fp8_e4m3(float value) {
+  if (std::isnan(value)) return 0x7F;
+  const uint8_t sign = std::signbit(value) ? 0x80 : 0x00;
+  const float magnitude = std::fabs(value);
+  // Codes 0x00..0x7E are the finite magnitudes in increasing order.
+  int low = 0, high = 0x7E;
+  if (magnitude >= kFp8E4m3Table[high]) return sign | 0x7E;
+  while (high - low > 1) {  // table[low] <= magnitude < table[high]
+    const int mid = (low + high) / 2;
+    (kFp8E4m3Table[mid] <= magnitude ? low : high) = mid;
+  }
+  const float below = magnitude - kFp8E4m3Table[low], above = kFp8E4m3Table[high] - magnitude;
+  const int code = below < above ? low : (above < below ? high : (low % 2 == 0 ? low : high));
+  return static_cast<uint8_t>(sign | code);
+}
+
 float fp8_e5m2_to_f32(uint8_t code) {
   // E5M2 is the upper byte of an IEEE half.
   return f16_to_f32(static_cast<uint16_t>(code) << 8);

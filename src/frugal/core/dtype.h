@@ -40,6 +40,9 @@ float f16_to_f32(uint16_t bits);
 // float8_e4m3fn: no infinities, 0x7F/0xFF are NaN, max finite 448.
 extern const std::array<float, 256> kFp8E4m3Table;
 inline float fp8_e4m3_to_f32(uint8_t code) { return kFp8E4m3Table[code]; }
+// The nearest E4M3 code (ties to the even code); magnitudes beyond 448
+// saturate to +-448, NaN gives the NaN code.
+uint8_t f32_to_fp8_e4m3(float value);
 float fp8_e5m2_to_f32(uint8_t code);
 
 // Decodes `count` elements of a floating type starting at `src` (any

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "frugal/core/error.h"
+#include "frugal/kernels/fp8.h"
 #include "frugal/kernels/q4.h"
 
 namespace frugal {
@@ -26,6 +27,10 @@ void WeightMatrix::decode_row(int64_t row, float* out) const {
   const float* scale_row = scales->data() + ((row_offset + row) / block_rows) * scale_cols;
   if (dtype == DType::Q4) {
     dequantize_q4_row(src, scale_row, cols, out);
+    return;
+  }
+  if (dtype == DType::F8_E4M3) {
+    decode_fp8_e4m3_row(src, cols, scale_row, block_cols, out);
     return;
   }
   for (int64_t c0 = 0, block = 0; c0 < cols; c0 += block_cols, ++block) {

@@ -1,5 +1,7 @@
 #include "frugal/model/checkpoint_layout.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -84,7 +86,37 @@ std::string shared_tensor_source(const std::string& name) {
   return name;
 }
 
+bool fp8_quantized_weight(const std::string& name) {
+  for (const char* suffix : {".q_a_proj.weight", ".q_b_proj.weight", ".q_proj.weight", ".kv_a_proj_with_mqa.weight",
+                             ".kv_b_proj.weight", ".o_proj.weight", ".gate_proj.weight", ".up_proj.weight",
+                             ".down_proj.weight"}) {
+    const std::string s = suffix;
+    if (name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) return true;
+  }
+  return false;
+}
+
 namespace {
+
+// E4M3 codes of a [rows, cols] matrix and its block multipliers
+// (max |w| / 448 per block, so the largest value takes the largest code).
+void encode_fp8(const std::vector<float>& values, int64_t rows, int64_t cols, int block_rows, int block_cols,
+                std::vector<uint8_t>& codes, std::vector<uint8_t>& scale_bytes) {
+  const int64_t scale_rows = (rows + block_rows - 1) / block_rows, scale_cols = (cols + block_cols - 1) / block_cols;
+  std::vector<float> scales(static_cast<std::size_t>(scale_rows * scale_cols), 0.0f);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) {
+      float& amax = scales[(r / block_rows) * scale_cols + c / block_cols];
+      amax = std::max(amax, std::fabs(values[r * cols + c]));
+    }
+  for (float& s : scales) s = s > 0.0f ? s / 448.0f : 1.0f;
+  codes.resize(values.size());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      codes[r * cols + c] = f32_to_fp8_e4m3(values[r * cols + c] / scales[(r / block_rows) * scale_cols + c / block_cols]);
+  scale_bytes.resize(scales.size() * sizeof(float));
+  std::memcpy(scale_bytes.data(), scales.data(), scale_bytes.size());
+}
 
 std::vector<uint8_t> encode(const std::vector<float>& values, DType dtype) {
   std::vector<uint8_t> bytes(values.size() * dtype_size(dtype));
@@ -106,17 +138,30 @@ void write_checkpoint(const nlohmann::json& config_json, const std::string& out_
                       const std::function<std::vector<float>(const TensorSpec&)>& values_of) {
   namespace fs = std::filesystem;
   using json = nlohmann::json;
-  if (options.dtype != DType::BF16 && options.dtype != DType::F32)
-    fail("checkpoints are written as BF16 or F32, not ", dtype_name(options.dtype));
+  if (options.dtype != DType::BF16 && options.dtype != DType::F32 && options.dtype != DType::F8_E4M3)
+    fail("checkpoints are written as BF16, F32 or F8_E4M3, not ", dtype_name(options.dtype));
   const Config config = parse_config(config_json.dump(), out_dir + "/config.json");
+  const bool fp8 = options.dtype == DType::F8_E4M3;
+  if (fp8 && config.weight_block_rows <= 0)
+    fail(out_dir, "/config.json: FP8 weights need quantization_config.weight_block_size");
   fs::create_directories(out_dir);
 
   const std::vector<TensorSpec> specs = checkpoint_tensors(config);
-  auto dtype_of = [&](const TensorSpec& s) { return s.role == TensorRole::CorrectionBias ? DType::F32 : options.dtype; };
+  auto dtype_of = [&](const TensorSpec& s) {
+    if (s.role == TensorRole::CorrectionBias) return DType::F32;
+    if (fp8) return fp8_quantized_weight(s.name) ? DType::F8_E4M3 : DType::BF16;
+    return options.dtype;
+  };
+  auto scale_count = [&](const TensorSpec& s) -> int64_t {  // FP8 block multipliers beside the weight
+    if (dtype_of(s) != DType::F8_E4M3) return 0;
+    return ((s.shape[0] + config.weight_block_rows - 1) / config.weight_block_rows) *
+           ((s.shape[1] + config.weight_block_cols - 1) / config.weight_block_cols);
+  };
   std::vector<std::vector<std::size_t>> shards(1);
   uint64_t shard_size = 0, total = 0;
   for (std::size_t i = 0; i < specs.size(); ++i) {
-    const uint64_t bytes = static_cast<uint64_t>(specs[i].numel()) * dtype_size(dtype_of(specs[i]));
+    const uint64_t bytes = static_cast<uint64_t>(specs[i].numel()) * dtype_size(dtype_of(specs[i])) +
+                           static_cast<uint64_t>(scale_count(specs[i])) * sizeof(float);
     if (shard_size > 0 && shard_size + bytes > options.shard_bytes) {
       shards.emplace_back();
       shard_size = 0;
@@ -139,10 +184,26 @@ void write_checkpoint(const nlohmann::json& config_json, const std::string& out_
       std::vector<float> v = values_of(spec);
       if (static_cast<int64_t>(v.size()) != spec.numel())
         fail("internal: ", spec.name, " has ", v.size(), " values, expected ", spec.numel());
-      values.push_back(encode(v, dtype_of(spec)));
-      tensors.push_back({spec.name, dtype_of(spec), spec.shape, values.back().data()});
+      if (dtype_of(spec) == DType::F8_E4M3) {
+        std::vector<uint8_t> codes, scale_bytes;
+        encode_fp8(v, spec.shape[0], spec.shape[1], config.weight_block_rows, config.weight_block_cols, codes,
+                   scale_bytes);
+        values.push_back(std::move(codes));
+        tensors.push_back({spec.name, DType::F8_E4M3, spec.shape, values.back().data()});
+        values.push_back(std::move(scale_bytes));
+        const std::string scale_name = spec.name + "_scale_inv";
+        tensors.push_back({scale_name, DType::F32,
+                           {(spec.shape[0] + config.weight_block_rows - 1) / config.weight_block_rows,
+                            (spec.shape[1] + config.weight_block_cols - 1) / config.weight_block_cols},
+                           values.back().data()});
+        weight_map[scale_name] = file;
+        written += values[values.size() - 2].size() + values.back().size();
+      } else {
+        values.push_back(encode(v, dtype_of(spec)));
+        tensors.push_back({spec.name, dtype_of(spec), spec.shape, values.back().data()});
+        written += values.back().size();
+      }
       weight_map[spec.name] = file;
-      written += values.back().size();
     }
     write_safetensors((fs::path(out_dir) / file).string(), tensors, {{"format", "pt"}});
     if (options.show_progress)

@@ -37,8 +37,16 @@ std::vector<TensorSpec> checkpoint_tensors(const Config& config);
 // tensors: returns the main tensor's name for those, else `name` itself.
 std::string shared_tensor_source(const std::string& name);
 
+// Whether DeepSeek's FP8 checkpoints store this tensor as F8_E4M3 (spec 2.2):
+// the attention projections and the gate/up/down of every MLP and expert.
+bool fp8_quantized_weight(const std::string& name);
+
 struct CheckpointWriteOptions {
-  DType dtype = DType::BF16;         // of matrices and norms: BF16 or F32 (biases stay F32)
+  // Of matrices and norms: BF16 or F32 (biases stay F32), or F8_E4M3: the
+  // linear weights DeepSeek's FP8 release quantises (fp8_quantized_weight)
+  // as E4M3 with float32 block scales (`_scale_inv`, block size from the
+  // config's quantization_config), everything else BF16.
+  DType dtype = DType::BF16;
   uint64_t shard_bytes = 4ull << 30;  // a larger tensor gets a shard of its own
   bool show_progress = false;         // a progress line on stderr per shard
 };

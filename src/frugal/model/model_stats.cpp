@@ -26,21 +26,22 @@ int layer_index(const std::string& name) {
   return digits ? index : -1;
 }
 
-// The linear weights that convert_weights converts (see weights.cpp).
-bool converted_linear(const TensorView& t) {
+// The linear weights that convert_weights converts to `format` (see weights.cpp).
+bool converted_linear(const TensorView& t, WeightFormat format) {
   return t.shape.size() == 2 && ends_with(t.name, ".weight") && t.name.find("embed_tokens") == std::string::npos &&
-         !ends_with(t.name, ".mlp.gate.weight") && t.shape[1] % kQ8Block == 0;
+         !ends_with(t.name, ".mlp.gate.weight") && (format == WeightFormat::Bf16 || t.shape[1] % kQ8Block == 0);
 }
 
 // Bytes a kernel reads for tensor t under `format`.
 uint64_t held_bytes(const Checkpoint& checkpoint, const TensorView& t, WeightFormat format) {
-  if (format == WeightFormat::Stored) return t.byte_size;
+  if (format == WeightFormat::Stored || format == WeightFormat::Fp8) return t.byte_size;
   if (ends_with(t.name, "_scale_inv")) {
     const TensorView* weight = checkpoint.find(t.name.substr(0, t.name.size() - std::string("_scale_inv").size()));
-    return weight != nullptr && converted_linear(*weight) ? 0 : t.byte_size;
+    return weight != nullptr && converted_linear(*weight, format) ? 0 : t.byte_size;
   }
-  if (!converted_linear(t)) return t.byte_size;
+  if (!converted_linear(t, format)) return t.byte_size;
   const auto n = static_cast<uint64_t>(t.numel());
+  if (format == WeightFormat::Bf16) return 2 * n;
   // Q4 converts the experts to 4 bits (weights.cpp), the rest to 8.
   const bool expert = t.name.find(".mlp.experts.") != std::string::npos ||
                       t.name.find(".mlp.shared_experts.") != std::string::npos;

@@ -4,6 +4,7 @@
 
 #include "frugal/core/error.h"
 #include "frugal/core/mapped_file.h"
+#include "frugal/core/thread_pool.h"
 #include "frugal/kernels/panel_product.h"
 #include "frugal/kernels/q4.h"
 #include "frugal/kernels/q8.h"
@@ -145,15 +146,19 @@ ModelWeights load_weights(const TensorSource& checkpoint, const Config& c) {
 
 WeightFormat parse_weight_format(const std::string& name) {
   if (name == "auto" || name == "stored") return WeightFormat::Stored;
+  if (name == "bf16") return WeightFormat::Bf16;
+  if (name == "fp8") return WeightFormat::Fp8;
   if (name == "q8") return WeightFormat::Q8;
   if (name == "q4") return WeightFormat::Q4;
-  fail("weight format \"", name, "\" is not one of auto, stored, q8, q4");
+  fail("weight format \"", name, "\" is not one of auto, stored, bf16, fp8, q8, q4");
 }
 
-std::vector<std::string> weight_format_names() { return {"auto", "stored", "q8", "q4"}; }
+std::vector<std::string> weight_format_names() { return {"auto", "stored", "bf16", "fp8", "q8", "q4"}; }
 
 std::string to_string(WeightFormat format) {
   switch (format) {
+    case WeightFormat::Bf16: return "bf16";
+    case WeightFormat::Fp8: return "fp8";
     case WeightFormat::Q8: return "q8";
     case WeightFormat::Q4: return "q4";
     default: return "stored";
@@ -161,10 +166,33 @@ std::string to_string(WeightFormat format) {
 }
 
 namespace {
+// The matrix as BF16 rows (FP8 and F32 rounded to nearest even).
+WeightMatrix to_bf16(const WeightMatrix& w) {
+  const std::size_t count = static_cast<std::size_t>(w.rows * w.cols);
+  std::shared_ptr<uint16_t[]> values(new uint16_t[count]);
+  ThreadPool::global().parallel_for(static_cast<std::size_t>(w.rows), [&](std::size_t begin, std::size_t end) {
+    std::vector<float> row(static_cast<std::size_t>(w.cols));
+    for (std::size_t r = begin; r < end; ++r) {
+      w.decode_row(static_cast<int64_t>(r), row.data());
+      for (int64_t c = 0; c < w.cols; ++c) values[r * w.cols + c] = f32_to_bf16(row[c]);
+    }
+  });
+  WeightMatrix b;
+  b.name = w.name;
+  b.dtype = DType::BF16;
+  b.rows = w.rows;
+  b.cols = w.cols;
+  b.data = reinterpret_cast<const uint8_t*>(values.get());
+  b.storage = std::shared_ptr<const void>(values, values.get());
+  return b;
+}
+
 void convert(WeightMatrix& w, WeightFormat format) {
   if (w.empty()) return;
   WeightMatrix converted;
-  if (format == WeightFormat::Q8 && q8_applicable(w)) {
+  if (format == WeightFormat::Bf16 && w.dtype != DType::BF16) {
+    converted = to_bf16(w);
+  } else if (format == WeightFormat::Q8 && q8_applicable(w)) {
     converted = to_q8(w);
   } else if (format == WeightFormat::Q4 && q4_applicable(w)) {
     converted = to_q4(w);
@@ -227,7 +255,10 @@ void pack_for_decode(ModelWeights& weights) {
 }
 
 void convert_weights(ModelWeights& weights, const Config& config, WeightFormat format) {
-  if (format == WeightFormat::Stored) return;
+  if (format == WeightFormat::Fp8 && config.weight_block_rows <= 0)
+    fail("--weights fp8 keeps a checkpoint's FP8 weights, and this one has none (no quantization_config): "
+         "use bf16, q8 or q4");
+  if (format == WeightFormat::Stored || format == WeightFormat::Fp8) return;
   for (DecoderLayerWeights& layer : weights.layers) convert_layer(layer, config, format);
   for (MtpWeights& m : weights.mtp) {
     convert(m.eh_proj, non_expert_format(format));

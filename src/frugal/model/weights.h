@@ -44,10 +44,13 @@ struct ModelWeights {
 ModelWeights load_weights(const TensorSource& tensors, const Config& config);
 
 // How linear weights are held in memory: as stored in the checkpoint
-// (mapped), or converted at load to 8-bit blocks (q8.h), or to 4-bit blocks
-// for the experts and 8-bit for the rest (q4.h).
-enum class WeightFormat { Stored, Q8, Q4 };
-WeightFormat parse_weight_format(const std::string& name);  // "auto"/"stored", "q8", "q4"
+// (mapped); as BF16 (converted from FP8 or F32, BF16 kept mapped); the FP8
+// originals kept mapped (the checkpoint must have them); converted at load to
+// 8-bit blocks (q8.h); or to 4-bit blocks for the experts and 8-bit for the
+// rest (q4.h).
+enum class WeightFormat { Stored, Bf16, Fp8, Q8, Q4 };
+// "auto"/"stored", "bf16", "fp8", "q8", "q4"
+WeightFormat parse_weight_format(const std::string& name);
 std::vector<std::string> weight_format_names();              // what parse_weight_format accepts
 std::string to_string(WeightFormat format);
 
