@@ -1,0 +1,116 @@
+// Micro-benchmarks of the inference kernels on one thread, at DeepSeek-V2-Lite's
+// shapes: the absorbed attention over a long latent cache (8 heads, one
+// thread's share of 16), and the Q8 / Q4 products of one expert matrix for a
+// decoded token and for prefill's token groups. Counters report multiply-adds
+// per second, to set against the machine's peak (docs/performance.md).
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <vector>
+
+#include "frugal/core/dtype.h"
+#include "frugal/kernels/latent_attention.h"
+#include "frugal/kernels/q4.h"
+#include "frugal/kernels/q8.h"
+
+namespace frugal {
+namespace {
+
+std::vector<float> normal_values(std::size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& x : v) x = normal(rng);
+  return v;
+}
+
+// Arguments: positions, cache dtype (0 f32, 1 bf16, 2 q8).
+void BM_LatentAttention(benchmark::State& state) {
+  const int heads = 8;
+  const int64_t positions = state.range(0), r = 512, dr = 64;
+  const DType dtype = state.range(1) == 0 ? DType::F32 : (state.range(1) == 1 ? DType::BF16 : DType::I8);
+  const std::vector<float> q = normal_values(heads * (r + dr), 1), rows = normal_values(positions * (r + dr), 2);
+  std::vector<float> latents(positions * r), keys(positions * dr);
+  for (int64_t t = 0; t < positions; ++t) {
+    std::copy_n(rows.begin() + t * (r + dr), r, latents.begin() + t * r);
+    std::copy_n(rows.begin() + t * (r + dr) + r, dr, keys.begin() + t * dr);
+  }
+  std::vector<uint16_t> latents_bf16(latents.size()), keys_bf16(keys.size());
+  for (std::size_t i = 0; i < latents.size(); ++i) latents_bf16[i] = f32_to_bf16(latents[i]);
+  for (std::size_t i = 0; i < keys.size(); ++i) keys_bf16[i] = f32_to_bf16(keys[i]);
+  std::vector<int8_t> latents_q8(latents.size()), keys_q8(keys.size());
+  std::vector<float> latent_scales(positions * r / 32), key_scales(positions * dr / 32);
+  quantize_q8(latents.data(), positions * r, latents_q8.data(), latent_scales.data());
+  quantize_q8(keys.data(), positions * dr, keys_q8.data(), key_scales.data());
+
+  std::vector<float> scratch(heads * positions), out(heads * r);
+  LatentAttentionArgs a;
+  a.heads = heads;
+  a.positions = positions;
+  a.latent_dim = r;
+  a.rope_dim = dr;
+  a.scale = 0.07f;
+  a.q_latent = q.data();
+  a.q_rope = q.data() + heads * r;
+  a.q_rope_stride = dr;
+  a.rows_dtype = dtype;
+  a.latents = dtype == DType::F32 ? static_cast<const void*>(latents.data())
+                                  : (dtype == DType::BF16 ? static_cast<const void*>(latents_bf16.data())
+                                                          : static_cast<const void*>(latents_q8.data()));
+  a.rope_keys = dtype == DType::F32 ? static_cast<const void*>(keys.data())
+                                    : (dtype == DType::BF16 ? static_cast<const void*>(keys_bf16.data())
+                                                            : static_cast<const void*>(keys_q8.data()));
+  a.latent_scales = latent_scales.data();
+  a.rope_scales = key_scales.data();
+  a.scratch = scratch.data();
+  a.out = out.data();
+  for (auto _ : state) {
+    latent_attention(a);
+    benchmark::DoNotOptimize(out.data());
+  }
+  const double macs = static_cast<double>(heads) * positions * (r + dr + r);
+  state.counters["GMAC/s"] = benchmark::Counter(macs * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_LatentAttention)->ArgsProduct({{4096, 16384}, {0, 1, 2}})->Unit(benchmark::kMillisecond);
+
+// One expert's up projection, 1408 x 2048, times `inputs` tokens.
+void BM_Q8Product(benchmark::State& state) {
+  const int64_t rows = 1408, cols = 2048, inputs = state.range(0), blocks = cols / 32;
+  const std::vector<float> w = normal_values(rows * cols, 3), x = normal_values(inputs * cols, 4);
+  std::vector<int8_t> wq(rows * cols), xq(inputs * cols);
+  std::vector<float> ws(rows * blocks), xs(inputs * blocks), y(inputs * rows);
+  quantize_q8(w.data(), rows * cols, wq.data(), ws.data());
+  quantize_q8(x.data(), inputs * cols, xq.data(), xs.data());
+  for (auto _ : state) {
+    dot_q8_rows_inputs(wq.data(), ws.data(), blocks, rows, xq.data(), xs.data(), inputs, cols, y.data(), rows);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GMAC/s"] = benchmark::Counter(static_cast<double>(rows * cols * inputs) * 1e-9,
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_Q8Product)->Arg(1)->Arg(4)->Arg(48)->Arg(512)->Unit(benchmark::kMicrosecond);
+
+void BM_Q4Product(benchmark::State& state) {
+  const int64_t rows = 1408, cols = 2048, inputs = state.range(0), blocks = cols / 32;
+  const std::vector<float> w = normal_values(rows * cols, 3), x = normal_values(inputs * cols, 4);
+  std::vector<uint8_t> wq(rows * cols / 2);
+  std::vector<int8_t> xq(inputs * cols);
+  std::vector<float> ws(rows * blocks), xs(inputs * blocks), offsets(inputs * blocks), y(inputs * rows);
+  for (int64_t r = 0; r < rows; ++r) quantize_q4_row(w.data() + r * cols, cols, wq.data() + r * cols / 2, ws.data() + r * blocks);
+  quantize_q8(x.data(), inputs * cols, xq.data(), xs.data());
+  for (int64_t t = 0; t < inputs; ++t)
+    q4_input_offsets(xq.data() + t * cols, xs.data() + t * blocks, cols, offsets.data() + t * blocks);
+  for (auto _ : state) {
+    dot_q4_rows_inputs(wq.data(), ws.data(), blocks, rows, xq.data(), xs.data(), offsets.data(), inputs, cols,
+                       y.data(), rows);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GMAC/s"] = benchmark::Counter(static_cast<double>(rows * cols * inputs) * 1e-9,
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_Q4Product)->Arg(1)->Arg(4)->Arg(48)->Arg(512)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace frugal
+
+BENCHMARK_MAIN();
