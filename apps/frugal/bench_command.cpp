@@ -1,11 +1,12 @@
 // frugal bench --model DIR [--weights auto|q8|q4] [--kv-cache f32|bf16|q8] [--prompt 512] [--gen 128]
-//              [--depth 0,4096,16384] [--threads N] [--json]
-// Measures, in one run: the machine's read bandwidth, then at each context
-// depth prefill tokens/s, decode tokens/s, the decode floor (bytes read per
-// token over the bandwidth) and the share of it reached, and peak RSS.
+//              [--depth 0,4096,16384] [--repeats N] [--threads N] [--json]
+// Measures, in one run: at each context depth prefill tokens/s, decode
+// tokens/s, the machine's read bandwidth after every run, the decode floor
+// (bytes read per token over the median bandwidth) and the share of it
+// reached, and peak RSS. With --repeats N, each figure is the median of N runs.
 //
 // JSON fields (numbers): bandwidth_bytes_per_s, weight_bytes_per_token,
-// prompt_tokens, gen_tokens, threads, peak_rss_bytes, and per depth: depth,
+// prompt_tokens, gen_tokens, repeats, threads, peak_rss_bytes, and per depth: depth,
 // prefill_tokens_per_s, decode_tokens_per_s, kv_bytes_read_per_token,
 // decode_floor_tokens_per_s, decode_percent_of_floor. The top level repeats
 // the first depth's fields; `depths` lists all of them.
@@ -40,9 +41,16 @@ struct BenchOptions {
   int64_t prompt = 512;
   int64_t gen = 128;
   std::string depths = "0";
+  int repeats = 1;
   int threads = 0;
   bool json = false;
 };
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
@@ -81,32 +89,52 @@ int run_bench(const BenchOptions& o) {
     double prefill_seconds, decode_seconds;
   };
   std::vector<Timing> timings;
+  // The machine's bandwidth drifts (a shared VM's by 1.5x within seconds):
+  // it is measured after every run and the median taken. The peak RSS
+  // leaves the measurement's buffer out when the peak can be restarted.
+  std::vector<double> bandwidths;
+  int64_t peak_rss = peak_rss_bytes();  // loading's
+  BandwidthMeasurement bandwidth;
+  const bool measure_between_runs = reset_peak_rss();
+  auto measure_bandwidth = [&] {
+    peak_rss = std::max(peak_rss, peak_rss_bytes());
+    std::fprintf(stderr, "measuring read bandwidth...");
+    bandwidth = measure_read_bandwidth();
+    bandwidths.push_back(bandwidth.bytes_per_second);
+    std::fprintf(stderr, " %.1f GB/s\n", bandwidth.bytes_per_second / 1e9);
+    reset_peak_rss();
+  };
   for (int64_t depth : depths) {
     const int64_t context = depth + o.prompt + o.gen;
     if (context > c.max_position_embeddings)
       fail("depth ", depth, " + prompt + gen = ", context, " tokens exceeds max_position_embeddings (",
            c.max_position_embeddings, ")");
-    Session session(model, context, kv_dtype);
-    session.fill_synthetic(depth, static_cast<uint64_t>(depth) + 1);
-    std::fprintf(stderr, "depth %lld: prefill %lld tokens...", static_cast<long long>(depth),
-                 static_cast<long long>(o.prompt));
-    const auto prefill_start = Clock::now();
-    std::span<const float> logits = session.feed(prompt);
-    const double prefill_seconds = seconds_since(prefill_start);
-    std::fprintf(stderr, " %.1f tokens/s; decode %lld tokens...", o.prompt / prefill_seconds,
-                 static_cast<long long>(o.gen));
-    const auto decode_start = Clock::now();
-    for (int64_t i = 0; i < o.gen; ++i) {
-      const auto next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-      logits = session.feed(std::span(&next, 1));
+    // Each repeat starts a fresh session; the medians damp a machine whose
+    // speed drifts from second to second.
+    std::vector<double> prefill_runs, decode_runs;
+    for (int repeat = 0; repeat < o.repeats; ++repeat) {
+      Session session(model, context, kv_dtype);
+      session.fill_synthetic(depth, static_cast<uint64_t>(depth) + 1);
+      std::fprintf(stderr, "depth %lld: prefill %lld tokens...", static_cast<long long>(depth),
+                   static_cast<long long>(o.prompt));
+      const auto prefill_start = Clock::now();
+      std::span<const float> logits = session.feed(prompt);
+      prefill_runs.push_back(seconds_since(prefill_start));
+      std::fprintf(stderr, " %.1f tokens/s; decode %lld tokens...", o.prompt / prefill_runs.back(),
+                   static_cast<long long>(o.gen));
+      const auto decode_start = Clock::now();
+      for (int64_t i = 0; i < o.gen; ++i) {
+        const auto next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+        logits = session.feed(std::span(&next, 1));
+      }
+      decode_runs.push_back(seconds_since(decode_start));
+      std::fprintf(stderr, " %.2f tokens/s\n", o.gen / decode_runs.back());
+      if (measure_between_runs) measure_bandwidth();
     }
-    timings.push_back({depth, prefill_seconds, seconds_since(decode_start)});
-    std::fprintf(stderr, " %.2f tokens/s\n", o.gen / timings.back().decode_seconds);
+    timings.push_back({depth, median(prefill_runs), median(decode_runs)});
   }
-  // Peak RSS of the model's run, before the bandwidth buffer is allocated.
-  const int64_t peak_rss = peak_rss_bytes();
-  std::fprintf(stderr, "measuring read bandwidth...\n");
-  const BandwidthMeasurement bandwidth = measure_read_bandwidth();
+  if (!measure_between_runs) measure_bandwidth();  // once, after every run: the peak RSS is the runs'
+  bandwidth.bytes_per_second = median(bandwidths);
 
   json results = json::array();
   for (const Timing& t : timings) {
@@ -136,6 +164,7 @@ int run_bench(const BenchOptions& o) {
               {"parameters_active_per_token", stats.active_parameters},
               {"prompt_tokens", o.prompt},
               {"gen_tokens", o.gen},
+              {"repeats", o.repeats},
               {"peak_rss_bytes", peak_rss},
               {"depths", results}};
   for (const auto& [key, value] : results.front().items()) out[key] = value;
@@ -148,9 +177,10 @@ int run_bench(const BenchOptions& o) {
     std::printf("%-8lld %14.1f %14.2f %14.1f %8.0f%%\n", static_cast<long long>(r["depth"].get<int64_t>()),
                 r["prefill_tokens_per_s"].get<double>(), r["decode_tokens_per_s"].get<double>(),
                 r["decode_floor_tokens_per_s"].get<double>(), r["decode_percent_of_floor"].get<double>());
-  std::printf("bandwidth %.1f GB/s (best of %d passes over %.1f GiB), %.0f MB weights/token, peak RSS %.2f GB, "
-              "%d threads, cpu %s\n",
-              bandwidth.bytes_per_second / 1e9, bandwidth.passes, bandwidth.buffer_bytes / double(1 << 30),
+  std::printf("bandwidth %.1f GB/s (median of %zu measurements, each the best of %d passes over %.1f GiB), "
+              "%.0f MB weights/token, peak RSS %.2f GB, %d threads, cpu %s\n",
+              bandwidth.bytes_per_second / 1e9, bandwidths.size(), bandwidth.passes,
+              bandwidth.buffer_bytes / double(1 << 30),
               stats.weight_bytes_per_token / 1e6, peak_rss / 1e9, threads, describe_cpu().c_str());
   return 0;
 }
@@ -168,6 +198,9 @@ Runner add_bench_command(CLI::App& app) {
   command->add_option("--prompt", o->prompt, "Prompt tokens to prefill")->capture_default_str();
   command->add_option("--gen", o->gen, "Tokens to decode")->capture_default_str();
   command->add_option("--depth", o->depths, "Context depths, comma-separated")->capture_default_str();
+  command->add_option("--repeats", o->repeats, "Runs per depth; the medians are reported")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
   command->add_option("--threads", o->threads, "Worker threads (default: all cores)")->check(CLI::Range(1, 1024));
   command->add_flag("--json", o->json, "Print one JSON object");
   return [o] { return run_bench(*o); };

@@ -10,7 +10,8 @@ namespace {
 
 TEST(BenchCli, ReportsSpeedsFloorsAndDepths) {
   const auto result = test::run_frugal("bench --model '" + test::golden_dir("v2-tiny") +
-                                       "/checkpoint' --prompt 16 --gen 8 --depth 0,32 --threads 2 --json",
+                                       "/checkpoint' --prompt 16 --gen 8 --depth 0,32 --threads 2 --repeats 3 "
+                                       "--weights q4 --kv-cache q8 --json",
                                        /*stderr_too=*/false);
   ASSERT_EQ(result.exit_code, 0) << result.output;
   const auto out = nlohmann::json::parse(result.output);
@@ -28,6 +29,9 @@ TEST(BenchCli, ReportsSpeedsFloorsAndDepths) {
   EXPECT_NEAR(percent, 100.0 * out["decode_tokens_per_s"].get<double>() / out["decode_floor_tokens_per_s"].get<double>(),
               1e-6 * percent);
   EXPECT_EQ(out["threads"].get<int>(), 2);
+  EXPECT_EQ(out["repeats"].get<int>(), 3);
+  EXPECT_EQ(out["weights"], "q4");
+  EXPECT_EQ(out["kv_cache"], "q8");
 }
 
 TEST(BenchCli, RejectsDepthsBeyondTheModelsContext) {
