@@ -110,6 +110,49 @@ void BM_Q4Product(benchmark::State& state) {
 }
 BENCHMARK(BM_Q4Product)->Arg(1)->Arg(4)->Arg(48)->Arg(512)->Unit(benchmark::kMicrosecond);
 
+// Decode from memory: one input against 64 experts' worth of rows (Q8: 185
+// MB, far beyond the caches), so the weights stream from DRAM as in a real
+// model. Reports bytes read per second on one thread.
+constexpr int64_t kStreamRows = 1408 * 64, kStreamCols = 2048;
+
+void BM_Q8DecodeFromMemory(benchmark::State& state) {
+  const int64_t rows = kStreamRows, cols = kStreamCols, blocks = cols / 32;
+  std::vector<int8_t> wq(rows * cols);
+  std::vector<float> ws(rows * blocks, 0.01f), y(rows);
+  for (std::size_t i = 0; i < wq.size(); ++i) wq[i] = static_cast<int8_t>(i * 7 % 255 - 127);
+  const std::vector<float> x = normal_values(cols, 4);
+  std::vector<int8_t> xq(cols);
+  std::vector<float> xs(blocks);
+  quantize_q8(x.data(), cols, xq.data(), xs.data());
+  for (auto _ : state) {
+    dot_q8_rows_inputs(wq.data(), ws.data(), blocks, rows, xq.data(), xs.data(), 1, cols, y.data(), rows);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(rows * (cols + blocks * 4)) * 1e-9,
+                                             benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_Q8DecodeFromMemory)->Unit(benchmark::kMillisecond);
+
+void BM_Q4DecodeFromMemory(benchmark::State& state) {
+  const int64_t rows = kStreamRows, cols = kStreamCols, blocks = cols / 32;
+  std::vector<uint8_t> wq(rows * cols / 2);
+  std::vector<float> ws(rows * blocks, 0.01f), y(rows);
+  for (std::size_t i = 0; i < wq.size(); ++i) wq[i] = static_cast<uint8_t>(i * 7);
+  const std::vector<float> x = normal_values(cols, 4);
+  std::vector<int8_t> xq(cols);
+  std::vector<float> xs(blocks), offsets(blocks);
+  quantize_q8(x.data(), cols, xq.data(), xs.data());
+  q4_input_offsets(xq.data(), xs.data(), cols, offsets.data());
+  for (auto _ : state) {
+    dot_q4_rows_inputs(wq.data(), ws.data(), blocks, rows, xq.data(), xs.data(), offsets.data(), 1, cols, y.data(),
+                       rows);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(rows * (cols / 2 + blocks * 4)) * 1e-9,
+                                             benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_Q4DecodeFromMemory)->Unit(benchmark::kMillisecond);
+
 }  // namespace
 }  // namespace frugal
 

@@ -69,20 +69,35 @@ FRUGAL_AVX512_VNNI inline __m512 pair_scales(const float* scales) {
                                _mm512_castps128_ps512(_mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(scales)))));
 }
 
+constexpr int64_t kPrefetchDistance = 2;  // in groups of R rows
+
 // R rows by T inputs. Every (row, input) pair goes through the same steps
 // whatever R and T are, so each result is bit-identical to dot_q4's; the
 // unpacked codes of a row serve T inputs and an input's loads R rows.
 template <int R, int T>
 FRUGAL_AVX512_VNNI void dot_q4_block_avx512(const uint8_t* w, const float* ws, int64_t ws_stride, const int8_t* x,
                                             const float* xs, const float* offsets, int64_t n, float* y,
-                                            int64_t y_stride) {
+                                            int64_t y_stride, const uint8_t* prefetch = nullptr,
+                                            int64_t prefetch_bytes = 0) {
   const int64_t blocks = n / kQ4Block, row_bytes = n / 2;
+  // Rows of a decoded token stream from memory in short runs (1 KiB at
+  // DeepSeek's widths), too short for the hardware prefetchers to get ahead:
+  // the caller names the rows that come next, and each step asks for its
+  // share of them.
+  const int64_t groups = blocks / 4, lines_per_group = groups > 0 ? (prefetch_bytes / 64 + groups - 1) / groups : 0;
+  int64_t prefetched = 0;
   const __m512i zero = _mm512_setzero_si512(), low_nibbles = _mm512_set1_epi8(0x0F);
   __m512 acc[R][T];
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   int64_t b = 0;
   for (; b + 4 <= blocks; b += 4) {  // 128 values: low nibbles blocks b, b+1; high b+2, b+3
+    for (int64_t l = 0; l < lines_per_group && prefetched < prefetch_bytes; ++l, prefetched += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(prefetch + prefetched), _MM_HINT_T0);
+    if (prefetch_bytes > 0) {  // and their scales (16 to a line: asking every step costs less than tracking)
+      for (int r = 0; r < R; ++r)
+        _mm_prefetch(reinterpret_cast<const char*>(ws + (r + kPrefetchDistance * R) * ws_stride + b), _MM_HINT_T0);
+    }
     __m512i low[R], high[R];
     __m512 w01[R], w23[R];
     for (int r = 0; r < R; ++r) {
@@ -158,8 +173,12 @@ FRUGAL_AVX512_VNNI void dot_q4_rows_avx512(const uint8_t* w, const float* ws, in
                                            const int8_t* x, const float* xs, const float* offsets, int64_t n,
                                            float* y, int64_t y_stride) {
   int64_t r = 0;
-  for (; r + R <= rows; r += R)
-    dot_q4_block_avx512<R, T>(w + r * (n / 2), ws + r * ws_stride, ws_stride, x, xs, offsets, n, y + r, y_stride);
+  const int64_t row_bytes = n / 2;
+  for (; r + R <= rows; r += R) {
+    const int64_t ahead = std::min<int64_t>(R, std::max<int64_t>(0, rows - r - kPrefetchDistance * R));
+    dot_q4_block_avx512<R, T>(w + r * row_bytes, ws + r * ws_stride, ws_stride, x, xs, offsets, n, y + r, y_stride,
+                              ahead > 0 ? w + (r + kPrefetchDistance * R) * row_bytes : nullptr, ahead * row_bytes);
+  }
   for (; r < rows; ++r)
     dot_q4_block_avx512<1, T>(w + r * (n / 2), ws + r * ws_stride, ws_stride, x, xs, offsets, n, y + r, y_stride);
 }
@@ -227,7 +246,8 @@ void quantize_q4_row(const float* x, int64_t n, uint8_t* packed, float* scales) 
       const float inverse = scale != 0.0f ? 1.0f / scale : 0.0f;
       float cross = 0.0f, square = 0.0f;
       for (int i = 0; i < kQ4Block; ++i) {
-        const int code = std::clamp(static_cast<int>(std::nearbyint(v[i] * inverse)) + 8, 0, 15);
+        const float scaled = v[i] * inverse;  // rounded half away from zero, as Q8
+        const int code = std::clamp(static_cast<int>(scaled >= 0.0f ? scaled + 0.5f : scaled - 0.5f) + 8, 0, 15);
         codes[k * kQ4Block + i] = static_cast<uint8_t>(code);
         cross += v[i] * static_cast<float>(code - 8);
         square += static_cast<float>((code - 8) * (code - 8));
