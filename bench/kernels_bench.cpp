@@ -12,6 +12,7 @@
 #include "frugal/kernels/latent_attention.h"
 #include "frugal/kernels/q4.h"
 #include "frugal/kernels/q8.h"
+#include "frugal/kernels/q8_interleaved.h"
 
 namespace frugal {
 namespace {
@@ -89,6 +90,28 @@ void BM_Q8Product(benchmark::State& state) {
                                                 benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_Q8Product)->Arg(1)->Arg(4)->Arg(48)->Arg(512)->Unit(benchmark::kMicrosecond);
+
+// The same product with 8 rows interleaved (q8_interleaved.h).
+void BM_Q8InterleavedProduct(benchmark::State& state) {
+  const int64_t rows = 1408, cols = 2048, inputs = state.range(0), blocks = cols / 32;
+  const std::vector<float> w = normal_values(rows * cols, 3), x = normal_values(inputs * cols, 4);
+  std::vector<int8_t> wq(rows * cols), xq(inputs * cols);
+  std::vector<uint8_t> packed(rows * cols);
+  std::vector<float> ws(rows * blocks), packed_scales(rows * blocks), xs(inputs * blocks), y(inputs * rows);
+  std::vector<int32_t> sums(inputs * blocks);
+  quantize_q8(w.data(), rows * cols, wq.data(), ws.data());
+  interleave_q8_rows(wq.data(), ws.data(), rows, cols, packed.data(), packed_scales.data());
+  quantize_q8(x.data(), inputs * cols, xq.data(), xs.data());
+  for (int64_t t = 0; t < inputs; ++t) q8_input_sums(xq.data() + t * cols, cols, sums.data() + t * blocks);
+  for (auto _ : state) {
+    dot_q8_interleaved(packed.data(), packed_scales.data(), rows / 8, xq.data(), xs.data(), sums.data(), inputs, cols,
+                       y.data(), rows);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GMAC/s"] = benchmark::Counter(static_cast<double>(rows * cols * inputs) * 1e-9,
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_Q8InterleavedProduct)->Arg(1)->Arg(4)->Arg(48)->Arg(512)->Unit(benchmark::kMicrosecond);
 
 void BM_Q4Product(benchmark::State& state) {
   const int64_t rows = 1408, cols = 2048, inputs = state.range(0), blocks = cols / 32;

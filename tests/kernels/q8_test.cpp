@@ -10,6 +10,7 @@
 
 #include "frugal/core/cpu_features.h"
 #include "frugal/core/dtype.h"
+#include "frugal/core/error.h"
 #include "frugal/kernels/linear.h"
 #include "frugal/kernels/q8.h"
 
@@ -143,9 +144,30 @@ TEST(Q8Test, LinearOnQ8WeightsMatchesTheDequantisedProduct) {
       EXPECT_NEAR(y[t * rows + r], unquantised, 0.02 * std::sqrt(w_norm * x_norm));
     }
   }
-  // A row slice of a Q8 matrix keeps its own scales.
-  const WeightMatrix slice = q.row_slice(7, 5);
-  for (int64_t c = 0; c < cols; c += 17) EXPECT_EQ(slice.element(2, c), q.element(9, c));
+  // 40 rows: interleaved by 8. A row slice keeps its own scales; slices that
+  // cut a group of 8 are refused.
+  EXPECT_EQ(q.interleaved_rows, 8);
+  const WeightMatrix slice = q.row_slice(8, 16);
+  std::vector<float> sliced_row(cols);
+  slice.decode_row(3, sliced_row.data());
+  q.decode_row(11, row.data());
+  for (int64_t c = 0; c < cols; ++c) {
+    EXPECT_EQ(slice.element(3, c), q.element(11, c));
+    EXPECT_EQ(sliced_row[c], row[c]);
+  }
+  EXPECT_THROW(q.row_slice(7, 5), Error);
+  // The plain layout holds the same values and gives the same products.
+  const WeightMatrix plain = to_q8(stored, /*interleave=*/false);
+  EXPECT_EQ(plain.interleaved_rows, 0);
+  std::vector<float> y_plain(n * rows), plain_row(cols);
+  linear(x.data(), n, plain, y_plain.data());
+  for (int64_t r = 0; r < rows; ++r) {
+    plain.decode_row(r, plain_row.data());
+    q.decode_row(r, row.data());
+    EXPECT_EQ(plain_row, row) << r;
+    for (int64_t t = 0; t < n; ++t)
+      EXPECT_NEAR(y_plain[t * rows + r], y[t * rows + r], 1e-5 * (1 + std::fabs(y[t * rows + r])));
+  }
 }
 
 }  // namespace

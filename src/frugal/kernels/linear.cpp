@@ -10,6 +10,7 @@
 #include "frugal/kernels/panel_product.h"
 #include "frugal/kernels/q4.h"
 #include "frugal/kernels/q8.h"
+#include "frugal/kernels/q8_interleaved.h"
 
 namespace frugal {
 
@@ -21,18 +22,24 @@ namespace {
 struct QuantisedInputs {
   std::vector<int8_t> codes;
   std::vector<float> scales, offsets;  // offsets: Q4's per-block term
+  std::vector<int32_t> sums;           // block sums: interleaved Q8's offset term
 };
 
-const QuantisedInputs& quantise_inputs(const float* x, int64_t n, int64_t cols, bool with_offsets) {
+enum class InputTerms { None, Q4Offsets, BlockSums };
+
+const QuantisedInputs& quantise_inputs(const float* x, int64_t n, int64_t cols, InputTerms terms) {
   thread_local QuantisedInputs in;
   const int64_t blocks = cols / kQ8Block;
   in.codes.resize(static_cast<std::size_t>(n * cols));
   in.scales.resize(static_cast<std::size_t>(n * blocks));
-  if (with_offsets) in.offsets.resize(static_cast<std::size_t>(n * blocks));
+  if (terms == InputTerms::Q4Offsets) in.offsets.resize(static_cast<std::size_t>(n * blocks));
+  if (terms == InputTerms::BlockSums) in.sums.resize(static_cast<std::size_t>(n * blocks));
   for (int64_t t = 0; t < n; ++t) {
-    quantize_q8(x + t * cols, cols, in.codes.data() + t * cols, in.scales.data() + t * blocks);
-    if (with_offsets)
-      q4_input_offsets(in.codes.data() + t * cols, in.scales.data() + t * blocks, cols, in.offsets.data() + t * blocks);
+    int8_t* codes = in.codes.data() + t * cols;
+    quantize_q8(x + t * cols, cols, codes, in.scales.data() + t * blocks);
+    if (terms == InputTerms::Q4Offsets)
+      q4_input_offsets(codes, in.scales.data() + t * blocks, cols, in.offsets.data() + t * blocks);
+    if (terms == InputTerms::BlockSums) q8_input_sums(codes, cols, in.sums.data() + t * blocks);
   }
   return in;
 }
@@ -41,7 +48,19 @@ const QuantisedInputs& quantise_inputs(const float* x, int64_t n, int64_t cols, 
 // products per block.
 void linear_q8(const float* x, int64_t n, const WeightMatrix& w, float* y) {
   const int64_t rows = w.rows, cols = w.cols;
-  const QuantisedInputs& in = quantise_inputs(x, n, cols, false);
+  if (w.interleaved_rows > 0) {  // 8 rows per step; threads take whole groups
+    const QuantisedInputs& in = quantise_inputs(x, n, cols, InputTerms::BlockSums);
+    const int64_t group = w.interleaved_rows;
+    ThreadPool::global().parallel_for(static_cast<std::size_t>(rows / group), static_cast<std::size_t>(n * cols * group),
+                                      [&](std::size_t begin, std::size_t end) {
+      const int64_t first = static_cast<int64_t>(begin) * group;
+      dot_q8_interleaved(w.data + first * cols, w.scales->data() + (w.row_offset + first) * w.scale_cols,
+                         static_cast<int64_t>(end - begin), in.codes.data(), in.scales.data(), in.sums.data(), n, cols,
+                         y + first, rows);
+    });
+    return;
+  }
+  const QuantisedInputs& in = quantise_inputs(x, n, cols, InputTerms::None);
   const auto* values = reinterpret_cast<const int8_t*>(w.data);
   ThreadPool::global().parallel_for(static_cast<std::size_t>(rows), static_cast<std::size_t>(n * cols),
                                     [&](std::size_t begin, std::size_t end) {
@@ -54,7 +73,7 @@ void linear_q8(const float* x, int64_t n, const WeightMatrix& w, float* y) {
 // Q4 weights: inputs quantised as for Q8, plus each block's offset term.
 void linear_q4(const float* x, int64_t n, const WeightMatrix& w, float* y) {
   const int64_t rows = w.rows, cols = w.cols;
-  const QuantisedInputs& in = quantise_inputs(x, n, cols, true);
+  const QuantisedInputs& in = quantise_inputs(x, n, cols, InputTerms::Q4Offsets);
   // Work weighed by bytes read: a Q4 row is half a Q8 row's.
   ThreadPool::global().parallel_for(static_cast<std::size_t>(rows), static_cast<std::size_t>(n * cols / 2),
                                     [&](std::size_t begin, std::size_t end) {

@@ -7,6 +7,7 @@
 
 #include "frugal/core/error.h"
 #include "frugal/core/thread_pool.h"
+#include "frugal/kernels/q8_interleaved.h"
 
 #include "frugal/kernels/simd_math.h"
 
@@ -244,18 +245,32 @@ void dot_q8_rows_inputs(const int8_t* w, const float* w_scales, int64_t w_scale_
 
 bool q8_applicable(const WeightMatrix& w) { return w.cols % kQ8Block == 0 && w.dtype != DType::I8; }
 
-WeightMatrix to_q8(const WeightMatrix& w) {
+WeightMatrix to_q8(const WeightMatrix& w, bool interleave) {
   if (!q8_applicable(w)) fail(w.name, ": cannot be stored as Q8 (", w.cols, " columns)");
   const int64_t blocks = w.cols / kQ8Block;
+  const int rows_per_group = interleave && w.rows % kQ8InterleavedRows == 0 ? kQ8InterleavedRows : 1;
   // Default-initialised: every byte is written below, no need to zero 100s of MB first.
   std::shared_ptr<uint8_t[]> values(new uint8_t[static_cast<std::size_t>(w.rows * w.cols)]);
   auto scales = std::make_shared<std::vector<float>>(static_cast<std::size_t>(w.rows * blocks));
-  ThreadPool::global().parallel_for(static_cast<std::size_t>(w.rows), [&](std::size_t begin, std::size_t end) {
+  ThreadPool::global().parallel_for(static_cast<std::size_t>(w.rows / rows_per_group), [&](std::size_t begin,
+                                                                                            std::size_t end) {
     std::vector<float> row(static_cast<std::size_t>(w.cols));
-    for (std::size_t r = begin; r < end; ++r) {
-      w.decode_row(static_cast<int64_t>(r), row.data());
-      quantize_q8(row.data(), w.cols, reinterpret_cast<int8_t*>(values.get()) + r * w.cols,
-                  scales->data() + r * blocks);
+    std::vector<int8_t> codes(static_cast<std::size_t>(rows_per_group * w.cols));
+    std::vector<float> group_scales(static_cast<std::size_t>(rows_per_group * blocks));
+    for (std::size_t g = begin; g < end; ++g) {
+      const int64_t first = static_cast<int64_t>(g) * rows_per_group;
+      for (int j = 0; j < rows_per_group; ++j) {
+        w.decode_row(first + j, row.data());
+        quantize_q8(row.data(), w.cols, codes.data() + j * w.cols, group_scales.data() + j * blocks);
+      }
+      uint8_t* out = values.get() + first * w.cols;
+      float* out_scales = scales->data() + first * blocks;
+      if (rows_per_group > 1) {
+        interleave_q8_rows(codes.data(), group_scales.data(), rows_per_group, w.cols, out, out_scales);
+      } else {
+        std::copy(codes.begin(), codes.end(), reinterpret_cast<int8_t*>(out));
+        std::copy(group_scales.begin(), group_scales.end(), out_scales);
+      }
     }
   });
   WeightMatrix q;
@@ -269,6 +284,7 @@ WeightMatrix to_q8(const WeightMatrix& w) {
   q.block_rows = 1;
   q.block_cols = kQ8Block;
   q.scale_cols = blocks;
+  q.interleaved_rows = rows_per_group > 1 ? rows_per_group : 0;
   return q;
 }
 

@@ -5,6 +5,7 @@
 #include "frugal/core/error.h"
 #include "frugal/kernels/fp8.h"
 #include "frugal/kernels/q4.h"
+#include "frugal/kernels/q8_interleaved.h"
 
 namespace frugal {
 
@@ -29,6 +30,13 @@ void WeightMatrix::decode_row(int64_t row, float* out) const {
     dequantize_q4_row(src, scale_row, cols, out);
     return;
   }
+  if (interleaved_rows > 0) {
+    const int64_t first = row / interleaved_rows * interleaved_rows;  // of the row's group
+    q8_interleaved_decode_row(data + static_cast<std::size_t>(first) * row_bytes(),
+                              scales->data() + (row_offset + first) * scale_cols, cols,
+                              static_cast<int>(row - first), out);
+    return;
+  }
   if (dtype == DType::F8_E4M3) {
     decode_fp8_e4m3_row(src, cols, scale_row, block_cols, out);
     return;
@@ -45,6 +53,9 @@ void WeightMatrix::decode_row(int64_t row, float* out) const {
 }
 
 float WeightMatrix::element(int64_t row, int64_t col) const {
+  if (interleaved_rows > 0)
+    return static_cast<float>(q8_interleaved_code(data, cols, row, col)) *
+           q8_interleaved_scale(scales->data(), cols, row_offset + row, col);
   const uint8_t* row_start = data + static_cast<std::size_t>(row) * row_bytes();
   float value;
   if (dtype == DType::Q4) {
@@ -61,6 +72,9 @@ float WeightMatrix::element(int64_t row, int64_t col) const {
 WeightMatrix WeightMatrix::row_slice(int64_t begin, int64_t count) const {
   if (begin < 0 || count < 0 || begin + count > rows)
     fail(name, ": row slice [", begin, ", ", begin + count, ") outside ", rows, " rows");
+  if (interleaved_rows > 0 && (begin % interleaved_rows != 0 || count % interleaved_rows != 0))
+    fail(name, ": rows [", begin, ", ", begin + count, ") cut a group of ", interleaved_rows,
+         " interleaved Q8 rows (slices start and end at multiples of ", interleaved_rows, ")");
   WeightMatrix view = *this;
   view.data = data + static_cast<std::size_t>(begin) * row_bytes();
   view.rows = count;

@@ -187,13 +187,15 @@ WeightMatrix to_bf16(const WeightMatrix& w) {
   return b;
 }
 
-void convert(WeightMatrix& w, WeightFormat format) {
+// `interleave`: Q8 rows may be interleaved by 8 (faster products), unless
+// the matrix is sliced elsewhere than at multiples of 8.
+void convert(WeightMatrix& w, WeightFormat format, bool interleave = true) {
   if (w.empty()) return;
   WeightMatrix converted;
   if (format == WeightFormat::Bf16 && w.dtype != DType::BF16) {
     converted = to_bf16(w);
   } else if (format == WeightFormat::Q8 && q8_applicable(w)) {
-    converted = to_q8(w);
+    converted = to_q8(w, interleave);
   } else if (format == WeightFormat::Q4 && q4_applicable(w)) {
     converted = to_q4(w);
   } else {
@@ -220,7 +222,9 @@ WeightFormat non_expert_format(WeightFormat format) { return format == WeightFor
 void convert_layer(DecoderLayerWeights& layer, const Config& config, WeightFormat format) {
   const WeightFormat non_expert = non_expert_format(format);
   MlaWeights& a = layer.attention;
-  for (WeightMatrix* w : {&a.q_proj, &a.q_a_proj, &a.q_b_proj, &a.kv_a_proj, &a.kv_b_proj, &a.o_proj}) convert(*w, non_expert);
+  for (WeightMatrix* w : {&a.q_proj, &a.q_a_proj, &a.q_b_proj, &a.kv_a_proj, &a.o_proj}) convert(*w, non_expert);
+  // kv_b_proj is cut into per-head W_uk and W_uv views (derive_absorbed_weights).
+  convert(a.kv_b_proj, non_expert, config.qk_nope_head_dim % 8 == 0 && config.v_head_dim % 8 == 0);
   derive_absorbed_weights(config, a);  // the per-head views follow kv_b_proj
   if (layer.dense_mlp) convert_swiglu(*layer.dense_mlp, non_expert);
   if (layer.moe) {
