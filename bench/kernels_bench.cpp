@@ -156,6 +156,27 @@ void BM_Q8DecodeFromMemory(benchmark::State& state) {
 }
 BENCHMARK(BM_Q8DecodeFromMemory)->Unit(benchmark::kMillisecond);
 
+void BM_Q8InterleavedDecodeFromMemory(benchmark::State& state) {
+  const int64_t rows = kStreamRows, cols = kStreamCols, blocks = cols / 32;
+  std::vector<uint8_t> packed(rows * cols);
+  std::vector<float> packed_scales(rows * blocks, 0.01f), y(rows);
+  for (std::size_t i = 0; i < packed.size(); ++i) packed[i] = static_cast<uint8_t>(i * 7);
+  const std::vector<float> x = normal_values(cols, 4);
+  std::vector<int8_t> xq(cols);
+  std::vector<float> xs(blocks);
+  std::vector<int32_t> sums(blocks);
+  quantize_q8(x.data(), cols, xq.data(), xs.data());
+  q8_input_sums(xq.data(), cols, sums.data());
+  for (auto _ : state) {
+    dot_q8_interleaved(packed.data(), packed_scales.data(), rows / 8, xq.data(), xs.data(), sums.data(), 1, cols,
+                       y.data(), rows);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(rows * (cols + blocks * 4)) * 1e-9,
+                                             benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_Q8InterleavedDecodeFromMemory)->Unit(benchmark::kMillisecond);
+
 void BM_Q4DecodeFromMemory(benchmark::State& state) {
   const int64_t rows = kStreamRows, cols = kStreamCols, blocks = cols / 32;
   std::vector<uint8_t> wq(rows * cols / 2);

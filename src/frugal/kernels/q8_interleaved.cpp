@@ -45,10 +45,14 @@ void dot_portable(const uint8_t* packed, const float* packed_scales, int64_t gro
 // 4 vectors (dwords 2q in lanes 0-7, 2q+1 in lanes 8-15), 4 vpdpbusd per
 // group, the offset taken out of lanes 0-7 (lanes j and 8+j are summed at
 // the end), one conversion and one FMA per group and input.
+//
+// `ahead` (may be null): the next R groups, asked for a block at a time as
+// these are read, when the weights stream from memory (one input).
 template <int R, int T>
 FRUGAL_AVX512_VNNI void dot_groups_avx512(const uint8_t* packed, const float* packed_scales, const int8_t* x,
                                           const float* x_scales, const int32_t* x_sums, int64_t n, float* y,
-                                          int64_t y_stride) {
+                                          int64_t y_stride, const uint8_t* ahead = nullptr,
+                                          const float* ahead_scales = nullptr) {
   const int64_t blocks = n / kQ8Block;
   __m512i spread_index[4];
   for (int q = 0; q < 4; ++q)
@@ -60,6 +64,13 @@ FRUGAL_AVX512_VNNI void dot_groups_avx512(const uint8_t* packed, const float* pa
   for (int64_t b = 0; b < blocks; ++b) {
     __m512i w[R][4];
     __m512 w_scale[R];
+    if (ahead != nullptr) {
+      for (int r = 0; r < R; ++r) {
+        for (int q = 0; q < 4; ++q)
+          _mm_prefetch(reinterpret_cast<const char*>(ahead + (r * blocks + b) * kGroupBlockBytes + 64 * q), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(ahead_scales + (r * blocks + b) * kRows), _MM_HINT_T0);
+      }
+    }
     for (int r = 0; r < R; ++r) {
       const uint8_t* block = packed + (r * blocks + b) * kGroupBlockBytes;
       for (int q = 0; q < 4; ++q) w[r][q] = _mm512_loadu_si512(block + 64 * q);
@@ -90,12 +101,15 @@ template <int T>
 FRUGAL_AVX512_VNNI void dot_avx512(const uint8_t* packed, const float* packed_scales, int64_t groups, const int8_t* x,
                                    const float* x_scales, const int32_t* x_sums, int64_t n, float* y,
                                    int64_t y_stride) {
-  constexpr int R = T == 1 ? 4 : 2;  // groups per step: their codes stay in registers across the inputs
+  constexpr int R = T == 1 ? 1 : 2;  // groups per step: their codes stay in registers across the inputs
   const int64_t group_bytes = kRows * n, group_scales = kRows * (n / kQ8Block);
   int64_t g = 0;
-  for (; g + R <= groups; g += R)
+  for (; g + R <= groups; g += R) {
+    const bool ahead = T == 1 && g + 2 * R <= groups;  // one input: the weights stream from memory
     dot_groups_avx512<R, T>(packed + g * group_bytes, packed_scales + g * group_scales, x, x_scales, x_sums, n,
-                            y + g * kRows, y_stride);
+                            y + g * kRows, y_stride, ahead ? packed + (g + R) * group_bytes : nullptr,
+                            ahead ? packed_scales + (g + R) * group_scales : nullptr);
+  }
   for (; g < groups; ++g)
     dot_groups_avx512<1, T>(packed + g * group_bytes, packed_scales + g * group_scales, x, x_scales, x_sums, n,
                             y + g * kRows, y_stride);
