@@ -252,3 +252,40 @@ TEST(LatentAttentionTest, ExtremeScoresGiveFiniteOutputs) {
 
 }  // namespace
 }  // namespace frugal
+
+namespace frugal {
+namespace {
+
+TEST(LatentAttentionTest, VisiblePositionsPerHeadMatchShorterCalls) {
+  // Causal prefill: "heads" that are consecutive tokens of one head, each
+  // seeing the positions up to its own, across tile boundaries.
+  std::mt19937 rng(31);
+  const Case c{7, 600, 40, 8};
+  const Inputs in = random_inputs(c, rng);
+  const float scale = 0.3f;
+  const std::vector<int64_t> visible = {1, 255, 256, 257, 300, 513, 600};
+  for (SimdLevel level : test::available_simd_levels()) {
+    std::vector<float> p, out;
+    LatentAttentionArgs args = arguments(c, in, scale, p, out);
+    args.visible = visible.data();
+    latent_attention_at(level, args);
+    for (int h = 0; h < c.heads; ++h) {
+      const Case one{1, visible[h], c.latent_dim, c.rope_dim};
+      Inputs head = in;
+      head.q_latent.assign(in.q_latent.begin() + h * c.latent_dim, in.q_latent.begin() + (h + 1) * c.latent_dim);
+      head.q_rope.assign(in.q_rope.begin() + h * in.q_rope_stride, in.q_rope.begin() + (h + 1) * in.q_rope_stride);
+      const std::vector<double> expected = reference(one, head, scale);
+      for (int64_t i = 0; i < c.latent_dim; ++i)
+        ASSERT_NEAR(out[h * c.latent_dim + i], expected[i], 2e-5 * (1.0 + std::fabs(expected[i])))
+            << "head " << h << " sees " << visible[h] << ", value " << i << " at " << to_string(level);
+    }
+  }
+  std::vector<float> p, out;
+  LatentAttentionArgs args = arguments(c, in, scale, p, out);
+  const std::vector<int64_t> beyond = {1, 2, 3, 4, 5, 6, 601};
+  args.visible = beyond.data();
+  EXPECT_THROW(latent_attention(args), Error) << "a head seeing more positions than there are";
+}
+
+}  // namespace
+}  // namespace frugal

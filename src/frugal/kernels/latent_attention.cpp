@@ -50,6 +50,7 @@ void latent_attention_portable(const LatentAttentionArgs& a) {
       for (int64_t i = 0; i < dr; ++i) score += q_rope[i] * key[i];
       p[t] = score * a.scale;
     }
+    if (a.visible != nullptr) std::fill(p + a.visible[h], p + T, -INFINITY);
     softmax(p, T);
   }
   for (int h = 0; h < a.heads; ++h) std::fill_n(a.out + h * a.out_stride, dv, 0.0f);
@@ -273,6 +274,10 @@ FRUGAL_AVX512 void latent_attention_avx512(const LatentAttentionArgs& a) {
       }
     }
     for (int h = 0; h < a.heads; ++h) {
+      if (a.visible != nullptr && a.visible[h] < t1) {  // later positions hidden: weight e^-inf = 0
+        float* p = a.scratch + h * tile_stride(a);
+        std::fill(p + std::max<int64_t>(a.visible[h] - t0, 0), p + (t1 - t0), -INFINITY);
+      }
       const float correction =
           online_softmax_tile_avx512(a.scratch + h * tile_stride(a), t1 - t0, running_max[h], running_sum[h]);
       if (t0 > 0) scale_avx512(a.out + h * a.out_stride, a.value_dim, correction);
@@ -336,6 +341,7 @@ FRUGAL_AVX2 void latent_attention_avx2(const LatentAttentionArgs& a) {
   }
   for (int h = 0; h < a.heads; ++h) {
     float* p = a.scratch + h * T;
+    if (a.visible != nullptr) std::fill(p + a.visible[h], p + T, -INFINITY);
     const float top = *std::max_element(p, p + T);
     float sum = 0.0f;
     int64_t t = 0;
@@ -381,6 +387,9 @@ void latent_attention_at(SimdLevel level, const LatentAttentionArgs& packed_or_s
     fail("latent attention: cached rows are f32, bf16 or i8, not ", dtype_name(args.rows_dtype));
   if (args.rows_dtype == DType::I8 && (!args.latent_scales || !args.rope_scales || !args.value_scales))
     fail("latent attention: i8 rows need their block scales");
+  for (int h = 0; args.visible != nullptr && h < args.heads; ++h)
+    if (args.visible[h] < 1 || args.visible[h] > args.positions)
+      fail("latent attention: head ", h, " sees ", args.visible[h], " of ", args.positions, " positions");
   if (args.heads > kLatentAttentionMostHeads)
     fail("latent attention: ", args.heads, " heads in one call (at most ", kLatentAttentionMostHeads, ")");
   if (args.q_latent_stride == 0) args.q_latent_stride = args.latent_dim;

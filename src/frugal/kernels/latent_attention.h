@@ -50,6 +50,10 @@ struct LatentAttentionArgs {
   const float* latent_scales = nullptr;
   const float* rope_scales = nullptr;
   const float* value_scales = nullptr;
+  // Head h attends to positions [0, visible[h]) only (1 <= visible[h] <=
+  // positions); null: every head to all. Lets one call serve several tokens
+  // of one head in causal prefill, their queries sharing every row loaded.
+  const int64_t* visible = nullptr;
   float* scratch = nullptr;          // [heads, positions] floats
   float* out = nullptr;              // head h's output [value_dim] at out + h * out_stride
   int64_t out_stride = 0;            // 0: value_dim (packed)

@@ -70,24 +70,33 @@ void attend_naive(const Config& config, const MlaWeights& w, const float* q, int
   std::vector<float> kv(static_cast<std::size_t>(context * d.H * (d.dn + d.dv)));
   linear(latents.data(), context, w.kv_b_proj, kv.data());
 
-  // The attention kernel per head and token, one head at a time: the keys
+  // The attention kernel per head and run of kTokensPerCall tokens: the keys
   // are head h's expanded k_nope rows beside the shared roped keys, the
-  // values head h's v rows, both strided inside kv.
+  // values head h's v rows, both strided inside kv; the tokens' queries share
+  // every row loaded, each seeing the positions up to its own (causal).
+  constexpr int64_t kTokensPerCall = 8;
+  const int64_t runs = (n + kTokensPerCall - 1) / kTokensPerCall;
   ThreadPool::global().parallel_for(
-      static_cast<std::size_t>(d.H * n), static_cast<std::size_t>(context * (d.qk + d.dv)),
+      static_cast<std::size_t>(d.H * runs), static_cast<std::size_t>(context * (d.qk + d.dv) * kTokensPerCall),
       [&](std::size_t begin, std::size_t end) {
-        std::vector<float> scratch(static_cast<std::size_t>(context));
+        std::vector<float> scratch(static_cast<std::size_t>(context * kTokensPerCall));
+        int64_t visible[kTokensPerCall];
         for (std::size_t job = begin; job < end; ++job) {
-          const int64_t h = static_cast<int64_t>(job) / n, s = static_cast<int64_t>(job) % n;
-          const float* qh = q + (s * d.H + h) * d.qk;
+          const int64_t h = static_cast<int64_t>(job) / runs, s0 = static_cast<int64_t>(job) % runs * kTokensPerCall;
+          const int64_t tokens = std::min(kTokensPerCall, n - s0);
+          for (int64_t i = 0; i < tokens; ++i) visible[i] = first + s0 + i + 1;
+          const float* qh = q + (s0 * d.H + h) * d.qk;
           LatentAttentionArgs args;
-          args.heads = 1;
-          args.positions = first + s + 1;
+          args.heads = static_cast<int>(tokens);  // one head's tokens, as the kernel's "heads"
+          args.positions = visible[tokens - 1];
+          args.visible = visible;
           args.latent_dim = d.dn;
           args.rope_dim = d.dr;
           args.scale = scale;
           args.q_latent = qh;
+          args.q_latent_stride = d.H * d.qk;
           args.q_rope = qh + d.dn;
+          args.q_rope_stride = d.H * d.qk;
           args.latents = kv.data() + h * (d.dn + d.dv);
           args.latent_row_stride = d.H * (d.dn + d.dv);
           args.rope_keys = rope_keys.data();
@@ -95,7 +104,8 @@ void attend_naive(const Config& config, const MlaWeights& w, const float* q, int
           args.value_dim = d.dv;
           args.value_row_stride = d.H * (d.dn + d.dv);
           args.scratch = scratch.data();
-          args.out = o + (s * d.H + h) * d.dv;
+          args.out = o + (s0 * d.H + h) * d.dv;
+          args.out_stride = d.H * d.dv;
           latent_attention(args);
         }
       });
