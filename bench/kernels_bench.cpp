@@ -104,7 +104,7 @@ void BM_Q8InterleavedProduct(benchmark::State& state) {
   quantize_q8(x.data(), inputs * cols, xq.data(), xs.data());
   for (int64_t t = 0; t < inputs; ++t) q8_input_sums(xq.data() + t * cols, cols, sums.data() + t * blocks);
   for (auto _ : state) {
-    dot_q8_interleaved(packed.data(), packed_scales.data(), rows / 8, xq.data(), xs.data(), sums.data(), inputs, cols,
+    dot_q8_interleaved(packed.data(), packed_scales.data(), rows / kQ8InterleavedRows, xq.data(), xs.data(), sums.data(), inputs, cols,
                        y.data(), rows);
     benchmark::DoNotOptimize(y.data());
   }
@@ -168,7 +168,7 @@ void BM_Q8InterleavedDecodeFromMemory(benchmark::State& state) {
   quantize_q8(x.data(), cols, xq.data(), xs.data());
   q8_input_sums(xq.data(), cols, sums.data());
   for (auto _ : state) {
-    dot_q8_interleaved(packed.data(), packed_scales.data(), rows / 8, xq.data(), xs.data(), sums.data(), 1, cols,
+    dot_q8_interleaved(packed.data(), packed_scales.data(), rows / kQ8InterleavedRows, xq.data(), xs.data(), sums.data(), 1, cols,
                        y.data(), rows);
     benchmark::DoNotOptimize(y.data());
   }

@@ -1,4 +1,4 @@
-// Q8 weights with 8 rows interleaved: the layout puts every code and scale
+// Q8 weights with 16 rows interleaved: the layout puts every code and scale
 // where q8_interleaved.h says, every level gives the exact integer sums times
 // the scales, and each (row, input) result is the same bits whatever the
 // number of inputs and groups computed with it.
@@ -34,34 +34,34 @@ Packed random_matrix(int64_t rows, int64_t cols, uint32_t seed) {
   quantize_q8(values.data(), rows * cols, p.codes.data(), p.scales.data());
   p.codes[5] = -127;  // the extremes of the +128 offset
   p.codes[6] = 127;
-  if (rows % 8 == 0)  // inputs (9 rows) stay row-major
+  if (rows % 16 == 0)  // inputs (9 rows) stay row-major
     interleave_q8_rows(p.codes.data(), p.scales.data(), rows, cols, p.bytes.data(), p.packed_scales.data());
   return p;
 }
 
 TEST(Q8InterleavedTest, EveryCodeAndScaleIsWhereTheLayoutSays) {
-  const int64_t rows = 24, cols = 96;
+  const int64_t rows = 48, cols = 96;
   const Packed p = random_matrix(rows, cols, 1);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < cols; ++c) {
       ASSERT_EQ(q8_interleaved_code(p.bytes.data(), cols, r, c), p.codes[r * cols + c]) << r << ", " << c;
       ASSERT_EQ(q8_interleaved_scale(p.packed_scales.data(), cols, r, c), p.scales[(r * cols + c) / 32]);
     }
-  // Spelled out once: row 8 + 3, column 32 + 4 * 5 + 2 is in group 1, block 1.
+  // Spelled out once: row 16 + 3, column 32 + 4 * 5 + 2 is in group 1, block 1.
   const int64_t blocks = cols / 32;
-  EXPECT_EQ(int{p.bytes[(1 * blocks + 1) * 256 + 4 * (8 * 5 + 3) + 2]} - 128, p.codes[11 * cols + 32 + 22]);
+  EXPECT_EQ(int{p.bytes[(1 * blocks + 1) * 512 + 4 * (16 * 5 + 3) + 2]} - 128, p.codes[19 * cols + 32 + 22]);
 }
 
 TEST(Q8InterleavedTest, RowsMustFillWholeGroups) {
-  std::vector<int8_t> codes(9 * 32);
-  std::vector<float> scales(9);
-  std::vector<uint8_t> packed(16 * 32);
-  std::vector<float> packed_scales(16);
-  EXPECT_THROW(interleave_q8_rows(codes.data(), scales.data(), 9, 32, packed.data(), packed_scales.data()), Error);
+  std::vector<int8_t> codes(24 * 32);
+  std::vector<float> scales(24);
+  std::vector<uint8_t> packed(32 * 32);
+  std::vector<float> packed_scales(32);
+  EXPECT_THROW(interleave_q8_rows(codes.data(), scales.data(), 24, 32, packed.data(), packed_scales.data()), Error);
 }
 
 TEST(Q8InterleavedTest, EveryLevelGivesTheExactSumsAndTheSameBitsForAnyBatch) {
-  const int64_t rows = 40, cols = 32 * 67, groups = rows / 8, inputs = 9, blocks = cols / 32;
+  const int64_t rows = 80, cols = 32 * 67, groups = rows / 16, inputs = 9, blocks = cols / 32;
   const Packed w = random_matrix(rows, cols, 2), x = random_matrix(inputs, cols, 3);  // x's rows: the inputs
   std::vector<int32_t> sums(inputs * blocks);
   for (int64_t t = 0; t < inputs; ++t) q8_input_sums(x.codes.data() + t * cols, cols, sums.data() + t * blocks);
@@ -87,11 +87,11 @@ TEST(Q8InterleavedTest, EveryLevelGivesTheExactSumsAndTheSameBitsForAnyBatch) {
     // One input at a time, one group at a time: the same bits.
     for (int64_t t = 0; t < inputs; ++t)
       for (int64_t g = 0; g < groups; ++g) {
-        float one[8];
-        dot_q8_interleaved_at(level, w.bytes.data() + g * 8 * cols, w.packed_scales.data() + g * 8 * blocks, 1,
+        float one[16];
+        dot_q8_interleaved_at(level, w.bytes.data() + g * 16 * cols, w.packed_scales.data() + g * 16 * blocks, 1,
                               x.codes.data() + t * cols, x.scales.data() + t * blocks, sums.data() + t * blocks, 1,
-                              cols, one, 8);
-        for (int j = 0; j < 8; ++j) ASSERT_EQ(one[j], all[t * y_stride + g * 8 + j]) << to_string(level);
+                              cols, one, 16);
+        for (int j = 0; j < 16; ++j) ASSERT_EQ(one[j], all[t * y_stride + g * 16 + j]) << to_string(level);
       }
   }
 }

@@ -104,7 +104,7 @@ TEST(Q8Test, RowsTimesInputsAreBitIdenticalToOneDotEach) {
 }
 
 TEST(Q8Test, LinearOnQ8WeightsMatchesTheDequantisedProduct) {
-  const int64_t rows = 40, cols = 96, n = 3;
+  const int64_t rows = 48, cols = 96, n = 3;
   const auto values = normal_values(rows * cols, 4, 0.02f);
   std::vector<uint8_t> bf16(rows * cols * 2);
   for (int64_t i = 0; i < rows * cols; ++i) {
@@ -144,15 +144,15 @@ TEST(Q8Test, LinearOnQ8WeightsMatchesTheDequantisedProduct) {
       EXPECT_NEAR(y[t * rows + r], unquantised, 0.02 * std::sqrt(w_norm * x_norm));
     }
   }
-  // 40 rows: interleaved by 8. A row slice keeps its own scales; slices that
-  // cut a group of 8 are refused.
-  EXPECT_EQ(q.interleaved_rows, 8);
-  const WeightMatrix slice = q.row_slice(8, 16);
+  // 48 rows: interleaved by 16. A row slice keeps its own scales; slices that
+  // cut a group of 16 are refused.
+  EXPECT_EQ(q.interleaved_rows, 16);
+  const WeightMatrix slice = q.row_slice(16, 32);
   std::vector<float> sliced_row(cols);
   slice.decode_row(3, sliced_row.data());
-  q.decode_row(11, row.data());
+  q.decode_row(19, row.data());
   for (int64_t c = 0; c < cols; ++c) {
-    EXPECT_EQ(slice.element(3, c), q.element(11, c));
+    EXPECT_EQ(slice.element(3, c), q.element(19, c));
     EXPECT_EQ(sliced_row[c], row[c]);
   }
   EXPECT_THROW(q.row_slice(7, 5), Error);

@@ -48,7 +48,7 @@ const QuantisedInputs& quantise_inputs(const float* x, int64_t n, int64_t cols, 
 // products per block.
 void linear_q8(const float* x, int64_t n, const WeightMatrix& w, float* y) {
   const int64_t rows = w.rows, cols = w.cols;
-  if (w.interleaved_rows > 0) {  // 8 rows per step; threads take whole groups
+  if (w.interleaved_rows > 0) {  // 16 rows per step; threads take whole groups
     const QuantisedInputs& in = quantise_inputs(x, n, cols, InputTerms::BlockSums);
     const int64_t group = w.interleaved_rows;
     ThreadPool::global().parallel_for(static_cast<std::size_t>(rows / group), static_cast<std::size_t>(n * cols * group),

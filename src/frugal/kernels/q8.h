@@ -37,8 +37,8 @@ void dot_q8_rows_inputs_at(SimdLevel level, const int8_t* w, const float* w_scal
 // Whether a matrix can be stored as Q8 (columns a multiple of the block).
 bool q8_applicable(const WeightMatrix& w);
 // The matrix converted to Q8 (rows quantised in parallel from any stored
-// format), with 8 rows interleaved (q8_interleaved.h) when `interleave` is
-// set and the rows are a multiple of 8.
+// format), with 16 rows interleaved (q8_interleaved.h) when `interleave` is
+// set and the rows are a multiple of 16.
 WeightMatrix to_q8(const WeightMatrix& w, bool interleave = true);
 
 }  // namespace frugal

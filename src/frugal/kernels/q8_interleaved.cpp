@@ -1,6 +1,8 @@
 #include "frugal/kernels/q8_interleaved.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 
 #include "frugal/core/error.h"
 #include "frugal/kernels/q8.h"
@@ -10,7 +12,7 @@ namespace frugal {
 namespace {
 
 constexpr int kRows = kQ8InterleavedRows;
-constexpr int64_t kGroupBlockBytes = kRows * kQ8Block;  // 256
+constexpr int64_t kGroupBlockBytes = kRows * kQ8Block;  // 512
 
 inline int64_t byte_index(int64_t blocks, int64_t r, int64_t c) {
   const int64_t g = r / kRows, j = r % kRows, b = c / kQ8Block, k = (c % kQ8Block) / 4, m = c % 4;
@@ -41,75 +43,78 @@ void dot_portable(const uint8_t* packed, const float* packed_scales, int64_t gro
 #if defined(__x86_64__)
 #define FRUGAL_AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
 
-// R groups of 8 rows by T inputs. Per block: the input's 8 dwords spread in
-// 4 vectors (dwords 2q in lanes 0-7, 2q+1 in lanes 8-15), 4 vpdpbusd per
-// group, the offset taken out of lanes 0-7 (lanes j and 8+j are summed at
-// the end), one conversion and one FMA per group and input.
-//
-// `ahead` (may be null): the next R groups, asked for a block at a time as
-// these are read, when the weights stream from memory (one input).
+// The input's dword k of block b, as vpbroadcastd from memory wants it.
+inline int32_t input_dword(const int8_t* block, int k) {
+  int32_t d;
+  std::memcpy(&d, block + 4 * k, sizeof d);
+  return d;
+}
+
+// R groups of 16 rows by T inputs. Per block: 8 vpdpbusd per group and
+// input, each the group's dword k (16 rows, one lane each) against the
+// input's dword k broadcast; the int32 sums start at -128 times the input
+// block's sum (the codes' offset), then one conversion and one FMA.
+// `end` (may be null): with one input the weights stream from memory, one
+// group after the other, and each block asks for the bytes kPrefetchAhead
+// further on (until `end`), which the hardware prefetchers reach too late.
+constexpr int64_t kPrefetchAhead = 2048;
+
 template <int R, int T>
 FRUGAL_AVX512_VNNI void dot_groups_avx512(const uint8_t* packed, const float* packed_scales, const int8_t* x,
                                           const float* x_scales, const int32_t* x_sums, int64_t n, float* y,
-                                          int64_t y_stride, const uint8_t* ahead = nullptr,
-                                          const float* ahead_scales = nullptr) {
+                                          int64_t y_stride, const uint8_t* end = nullptr) {
   const int64_t blocks = n / kQ8Block;
-  __m512i spread_index[4];
-  for (int q = 0; q < 4; ++q)
-    spread_index[q] = _mm512_set_epi32(2 * q + 1, 2 * q + 1, 2 * q + 1, 2 * q + 1, 2 * q + 1, 2 * q + 1, 2 * q + 1,
-                                       2 * q + 1, 2 * q, 2 * q, 2 * q, 2 * q, 2 * q, 2 * q, 2 * q, 2 * q);
   __m512 acc[R][T];
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < blocks; ++b) {
-    __m512i w[R][4];
-    __m512 w_scale[R];
-    if (ahead != nullptr) {
+    if (end != nullptr) {
       for (int r = 0; r < R; ++r) {
-        for (int q = 0; q < 4; ++q)
-          _mm_prefetch(reinterpret_cast<const char*>(ahead + (r * blocks + b) * kGroupBlockBytes + 64 * q), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(ahead_scales + (r * blocks + b) * kRows), _MM_HINT_T0);
+        const uint8_t* ahead = packed + (r * blocks + b) * kGroupBlockBytes + kPrefetchAhead;
+        for (int q = 0; q < kGroupBlockBytes / 64 && ahead + 64 * q < end; ++q)
+          _mm_prefetch(reinterpret_cast<const char*>(ahead + 64 * q), _MM_HINT_T0);
+        // The scales' stream, as far ahead in blocks (a hint: past the end it is dropped).
+        _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(packed_scales) +
+                                                   ((r * blocks + b) * kRows + kPrefetchAhead / kQ8Block) *
+                                                       sizeof(float)),
+                     _MM_HINT_T0);
+      }
+    }
+    __m512i dot[R][T];
+    for (int t = 0; t < T; ++t) {
+      const __m512i offset = _mm512_set1_epi32(-128 * x_sums[t * blocks + b]);
+      for (int r = 0; r < R; ++r) dot[r][t] = offset;
+    }
+    for (int k = 0; k < kQ8Block / 4; ++k) {
+      __m512i w[R];
+      for (int r = 0; r < R; ++r) w[r] = _mm512_loadu_si512(packed + (r * blocks + b) * kGroupBlockBytes + 64 * k);
+      for (int t = 0; t < T; ++t) {
+        const __m512i xk = _mm512_set1_epi32(input_dword(x + t * n + b * kQ8Block, k));
+        for (int r = 0; r < R; ++r) dot[r][t] = _mm512_dpbusd_epi32(dot[r][t], w[r], xk);
       }
     }
     for (int r = 0; r < R; ++r) {
-      const uint8_t* block = packed + (r * blocks + b) * kGroupBlockBytes;
-      for (int q = 0; q < 4; ++q) w[r][q] = _mm512_loadu_si512(block + 64 * q);
-      w_scale[r] = _mm512_broadcast_f32x8(_mm256_loadu_ps(packed_scales + (r * blocks + b) * kRows));
-    }
-    for (int t = 0; t < T; ++t) {
-      const __m512i xv = _mm512_castsi256_si512(
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + t * n + b * kQ8Block)));
-      __m512i spread[4];
-      for (int q = 0; q < 4; ++q) spread[q] = _mm512_permutexvar_epi32(spread_index[q], xv);
-      const __m512i offset = _mm512_set1_epi32(128 * x_sums[t * blocks + b]);
-      const __m512 x_scale = _mm512_set1_ps(x_scales[t * blocks + b]);
-      for (int r = 0; r < R; ++r) {
-        __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[r][0], spread[0]);
-        for (int q = 1; q < 4; ++q) dot = _mm512_dpbusd_epi32(dot, w[r][q], spread[q]);
-        dot = _mm512_mask_sub_epi32(dot, 0x00FF, dot, offset);
-        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(w_scale[r], x_scale), acc[r][t]);
-      }
+      const __m512 w_scale = _mm512_loadu_ps(packed_scales + (r * blocks + b) * kRows);
+      for (int t = 0; t < T; ++t)
+        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[r][t]),
+                                    _mm512_mul_ps(w_scale, _mm512_set1_ps(x_scales[t * blocks + b])), acc[r][t]);
     }
   }
   for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t)
-      _mm256_storeu_ps(y + t * y_stride + r * kRows,
-                       _mm256_add_ps(_mm512_castps512_ps256(acc[r][t]), _mm512_extractf32x8_ps(acc[r][t], 1)));
+    for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride + r * kRows, acc[r][t]);
 }
 
 template <int T>
 FRUGAL_AVX512_VNNI void dot_avx512(const uint8_t* packed, const float* packed_scales, int64_t groups, const int8_t* x,
                                    const float* x_scales, const int32_t* x_sums, int64_t n, float* y,
                                    int64_t y_stride) {
-  constexpr int R = T == 1 ? 1 : 2;  // groups per step: their codes stay in registers across the inputs
+  constexpr int R = T == 1 ? 1 : 2;  // groups per step: each loaded dword serves T inputs
   const int64_t group_bytes = kRows * n, group_scales = kRows * (n / kQ8Block);
   int64_t g = 0;
-  for (; g + R <= groups; g += R) {
-    const bool ahead = T == 1 && g + 2 * R <= groups;  // one input: the weights stream from memory
+  const uint8_t* end = T == 1 ? packed + groups * group_bytes : nullptr;  // one input: weights from memory
+  for (; g + R <= groups; g += R)
     dot_groups_avx512<R, T>(packed + g * group_bytes, packed_scales + g * group_scales, x, x_scales, x_sums, n,
-                            y + g * kRows, y_stride, ahead ? packed + (g + R) * group_bytes : nullptr,
-                            ahead ? packed_scales + (g + R) * group_scales : nullptr);
-  }
+                            y + g * kRows, y_stride, end);
   for (; g < groups; ++g)
     dot_groups_avx512<1, T>(packed + g * group_bytes, packed_scales + g * group_scales, x, x_scales, x_sums, n,
                             y + g * kRows, y_stride);

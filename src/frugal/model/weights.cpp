@@ -8,6 +8,7 @@
 #include "frugal/kernels/panel_product.h"
 #include "frugal/kernels/q4.h"
 #include "frugal/kernels/q8.h"
+#include "frugal/kernels/q8_interleaved.h"
 
 namespace frugal {
 namespace {
@@ -187,8 +188,8 @@ WeightMatrix to_bf16(const WeightMatrix& w) {
   return b;
 }
 
-// `interleave`: Q8 rows may be interleaved by 8 (faster products), unless
-// the matrix is sliced elsewhere than at multiples of 8.
+// `interleave`: Q8 rows may be interleaved by 16 (faster products), unless
+// the matrix is sliced elsewhere than at multiples of 16.
 void convert(WeightMatrix& w, WeightFormat format, bool interleave = true) {
   if (w.empty()) return;
   WeightMatrix converted;
@@ -224,7 +225,8 @@ void convert_layer(DecoderLayerWeights& layer, const Config& config, WeightForma
   MlaWeights& a = layer.attention;
   for (WeightMatrix* w : {&a.q_proj, &a.q_a_proj, &a.q_b_proj, &a.kv_a_proj, &a.o_proj}) convert(*w, non_expert);
   // kv_b_proj is cut into per-head W_uk and W_uv views (derive_absorbed_weights).
-  convert(a.kv_b_proj, non_expert, config.qk_nope_head_dim % 8 == 0 && config.v_head_dim % 8 == 0);
+  convert(a.kv_b_proj, non_expert,
+          config.qk_nope_head_dim % kQ8InterleavedRows == 0 && config.v_head_dim % kQ8InterleavedRows == 0);
   derive_absorbed_weights(config, a);  // the per-head views follow kv_b_proj
   if (layer.dense_mlp) convert_swiglu(*layer.dense_mlp, non_expert);
   if (layer.moe) {
