@@ -99,4 +99,22 @@ WeightMatrix make_f32_weight(std::string name, int64_t rows, int64_t cols,
   return w;
 }
 
+WeightMatrix make_bf16_weight(std::string name, int64_t rows, int64_t cols, const std::vector<float>& values) {
+  if (static_cast<int64_t>(values.size()) != rows * cols)
+    fail(name, ": ", values.size(), " values for a ", rows, " x ", cols, " matrix");
+  auto bytes = std::make_shared<std::vector<uint8_t>>(values.size() * 2);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const uint16_t bits = f32_to_bf16(values[i]);
+    std::memcpy(bytes->data() + 2 * i, &bits, 2);
+  }
+  WeightMatrix w;
+  w.name = std::move(name);
+  w.dtype = DType::BF16;
+  w.rows = rows;
+  w.cols = cols;
+  w.data = bytes->data();
+  w.storage = std::move(bytes);
+  return w;
+}
+
 }  // namespace frugal

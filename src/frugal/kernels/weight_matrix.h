@@ -53,5 +53,7 @@ struct WeightMatrix {
 // Owns a float32 matrix and exposes it as a WeightMatrix.
 WeightMatrix make_f32_weight(std::string name, int64_t rows, int64_t cols,
                              std::vector<float> values);
+// Owns the values rounded to BF16 (to nearest even).
+WeightMatrix make_bf16_weight(std::string name, int64_t rows, int64_t cols, const std::vector<float>& values);
 
 }  // namespace frugal

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "frugal/core/thread_pool.h"
+#include "frugal/kernels/dot.h"
 #include "frugal/kernels/latent_attention.h"
 #include "frugal/kernels/linear.h"
 #include "frugal/kernels/panel_product.h"
@@ -125,10 +126,19 @@ void absorb_queries(const Dims& d, const MlaWeights& w, const float* q, int64_t 
       static_cast<std::size_t>(d.H), static_cast<std::size_t>(n * d.dn * d.r), [&](std::size_t begin, std::size_t end) {
         for (auto h = static_cast<int64_t>(begin); h < static_cast<int64_t>(end); ++h) {
           float* head_latent = q_latent + h * n * d.r;
-          if (!w.w_uk_transposed.empty()) {
+          if (!w.w_uk_transposed.empty() && w.w_uk_transposed[h].panels) {
             const WeightMatrix& uk_t = w.w_uk_transposed[h];
             panel_product(uk_t.panels->data(), d.r, d.dn, 0, panel_count(d.r), q + h * d.qk, d.H * d.qk, n,
                           head_latent, d.r);
+          } else if (!w.w_uk_transposed.empty()) {  // BF16 rows of W_uk^T, four at a time
+            const WeightMatrix& uk_t = w.w_uk_transposed[h];
+            const std::size_t stride = uk_t.row_bytes();
+            for (int64_t s = 0; s < n; ++s) {
+              const float* q_nope = q + (s * d.H + h) * d.qk;
+              int64_t c = 0;
+              for (; c + 4 <= d.r; c += 4) dot4_bf16_f32(uk_t.data + c * stride, stride, q_nope, d.dn, head_latent + s * d.r + c);
+              for (; c < d.r; ++c) head_latent[s * d.r + c] = dot_bf16_f32(uk_t.data + c * stride, q_nope, d.dn);
+            }
           } else {
             for (int64_t s = 0; s < n; ++s)
               linear_transposed(q + (s * d.H + h) * d.qk, w.w_uk[h], head_latent + s * d.r);
@@ -210,16 +220,24 @@ void derive_absorbed_weights(const Config& config, MlaWeights& weights) {
     weights.w_uv.push_back(weights.kv_b_proj.row_slice(h * (d.dn + d.dv) + d.dn, d.dv));
   }
   weights.w_uk_transposed.clear();
-  if (weights.kv_b_proj.dtype != DType::F32) return;
+  const DType dtype = weights.kv_b_proj.dtype;
+  if (dtype != DType::F32 && dtype != DType::I8) return;
   for (int64_t h = 0; h < d.H; ++h) {
     const WeightMatrix& uk = weights.w_uk[h];
     std::vector<float> transposed(static_cast<std::size_t>(d.r * d.dn));
     for (int64_t i = 0; i < d.dn; ++i)
       for (int64_t c = 0; c < d.r; ++c) transposed[c * d.dn + i] = uk.element(i, c);
-    weights.w_uk_transposed.push_back(
-        make_f32_weight(uk.name + ".w_uk_transposed." + std::to_string(h), d.r, d.dn, std::move(transposed)));
-    attach_panels(weights.w_uk_transposed.back());
-    attach_panels(weights.w_uv[h]);  // a view of kv_b_proj: panels of its own
+    const std::string name = uk.name + ".w_uk_transposed." + std::to_string(h);
+    if (dtype == DType::F32) {
+      weights.w_uk_transposed.push_back(make_f32_weight(name, d.r, d.dn, std::move(transposed)));
+      attach_panels(weights.w_uk_transposed.back());
+      attach_panels(weights.w_uv[h]);  // a view of kv_b_proj: panels of its own
+    } else {
+      // Q8: its dequantised values in BF16 (8 significant bits hold an int8
+      // code; the scale adds rounding of 2^-9 relative), 2 bytes a weight
+      // where per-row decoding of W_uk cost ~5% of decode.
+      weights.w_uk_transposed.push_back(make_bf16_weight(name, d.r, d.dn, transposed));
+    }
   }
 }
 

@@ -39,8 +39,9 @@ struct MlaWeights {
   std::vector<WeightMatrix> w_uk;      // [dn, r]: k_nope = c_kv W_uk^T
   std::vector<WeightMatrix> w_uv;      // [dv, r]: v = c_kv W_uv^T
   // W_uk^T [r, dn] per head, copied when kv_b_proj is float32 (small models,
-  // the policy during GRPO): q_nope W_uk is then a row product for a whole
-  // batch of tokens instead of dn short axpys per token.
+  // the policy during GRPO; packed in panels) or Q8 (as BF16): q_nope W_uk is
+  // then a row product for a whole batch of tokens instead of dn short axpys
+  // per token.
   std::vector<WeightMatrix> w_uk_transposed;
 };
 
