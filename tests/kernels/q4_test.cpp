@@ -14,17 +14,12 @@
 #include "frugal/kernels/q4.h"
 #include "frugal/kernels/q8.h"
 #include "support/simd_levels.h"
+#include "support/test_support.h"
 
 namespace frugal {
 namespace {
 
-std::vector<float> normal_values(std::size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = normal(rng);
-  return v;
-}
+using test::normal_values;
 
 // Block counts covering every grouping: only 1s, a 2, a 2 and a 1, full 4s.
 const int64_t kBlockCounts[] = {1, 2, 3, 4, 5, 6, 7, 8, 11, 64};
@@ -153,17 +148,7 @@ TEST(Q4Test, RowsTimesInputsAreBitIdenticalToOneDotEach) {
 TEST(Q4Test, LinearOnQ4WeightsMatchesTheDequantisedProduct) {
   const int64_t rows = 40, cols = 224, n = 3;  // 7 blocks: a group of 4, of 2 and of 1
   const auto values = normal_values(rows * cols, 4, 0.02f);
-  std::vector<uint8_t> bf16(rows * cols * 2);
-  for (int64_t i = 0; i < rows * cols; ++i) {
-    const uint16_t b = f32_to_bf16(values[i]);
-    std::memcpy(&bf16[2 * i], &b, 2);
-  }
-  WeightMatrix stored;
-  stored.name = "w";
-  stored.dtype = DType::BF16;
-  stored.rows = rows;
-  stored.cols = cols;
-  stored.data = bf16.data();
+  const WeightMatrix stored = make_bf16_weight("w", rows, cols, values);
   ASSERT_TRUE(q4_applicable(stored));
   const WeightMatrix q = to_q4(stored);
   EXPECT_EQ(q.dtype, DType::Q4);

@@ -13,17 +13,12 @@
 #include "frugal/core/error.h"
 #include "frugal/kernels/linear.h"
 #include "frugal/kernels/q8.h"
+#include "support/test_support.h"
 
 namespace frugal {
 namespace {
 
-std::vector<float> normal_values(std::size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = normal(rng);
-  return v;
-}
+using test::normal_values;
 
 TEST(Q8Test, QuantisationErrorIsAtMostHalfAStep) {
   const auto x = normal_values(32 * 40, 1);
@@ -106,17 +101,7 @@ TEST(Q8Test, RowsTimesInputsAreBitIdenticalToOneDotEach) {
 TEST(Q8Test, LinearOnQ8WeightsMatchesTheDequantisedProduct) {
   const int64_t rows = 48, cols = 96, n = 3;
   const auto values = normal_values(rows * cols, 4, 0.02f);
-  std::vector<uint8_t> bf16(rows * cols * 2);
-  for (int64_t i = 0; i < rows * cols; ++i) {
-    const uint16_t b = f32_to_bf16(values[i]);
-    std::memcpy(&bf16[2 * i], &b, 2);
-  }
-  WeightMatrix stored;
-  stored.name = "w";
-  stored.dtype = DType::BF16;
-  stored.rows = rows;
-  stored.cols = cols;
-  stored.data = bf16.data();
+  const WeightMatrix stored = make_bf16_weight("w", rows, cols, values);
   ASSERT_TRUE(q8_applicable(stored));
   const WeightMatrix q = to_q8(stored);
   EXPECT_EQ(q.dtype, DType::I8);

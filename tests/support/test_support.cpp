@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 
@@ -56,6 +57,14 @@ CommandResult run_frugal(const std::string& arguments, bool stderr_too) {
     result.crashed = true;
   }
   return result;
+}
+
+std::vector<float> normal_values(std::size_t n, uint32_t seed, float scale) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = normal(rng);
+  return v;
 }
 
 float max_abs_diff(const float* a, const float* b, std::size_t n) {

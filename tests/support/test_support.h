@@ -27,6 +27,8 @@ struct CommandResult {
 CommandResult run_frugal(const std::string& arguments, bool stderr_too = true);
 
 float max_abs_diff(const float* a, const float* b, std::size_t n);
+// n values drawn from N(0, scale^2) with a fixed seed.
+std::vector<float> normal_values(std::size_t n, uint32_t seed, float scale = 1.0f);
 float max_abs(const float* a, std::size_t n);
 
 // Raw safetensors file: 8-byte length, the header text as given, the data.

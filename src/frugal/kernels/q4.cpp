@@ -157,15 +157,7 @@ FRUGAL_AVX512_VNNI void dot_q4_block_avx512(const uint8_t* w, const float* ws, i
         acc[r][t] = _mm512_fnmadd_ps(_mm512_maskz_loadu_ps(lanes, ws + r * ws_stride + c), offset, acc[r][t]);
     }
   }
-  __m512 totals[R * T + 3];
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t) totals[r * T + t] = acc[r][t];
-  for (int j = R * T; j < R * T + 3; ++j) totals[j] = _mm512_setzero_ps();
-  for (int j = 0; j < R * T; j += 4) {
-    float sums[4];
-    _mm_storeu_ps(sums, reduce_add4_avx512(totals[j], totals[j + 1], totals[j + 2], totals[j + 3]));
-    for (int q = 0; q < 4 && j + q < R * T; ++q) y[((j + q) % T) * y_stride + (j + q) / T] = sums[q];
-  }
+  store_lane_sums_avx512<R, T>(acc, y, y_stride);
 }
 
 template <int R, int T>
@@ -357,18 +349,8 @@ WeightMatrix to_q4(const WeightMatrix& w) {
       quantize_q4_row(row.data(), w.cols, values.get() + r * (w.cols / 2), scales->data() + r * blocks);
     }
   });
-  WeightMatrix q;
-  q.name = w.name;
-  q.dtype = DType::Q4;
-  q.rows = w.rows;
-  q.cols = w.cols;
-  q.data = values.get();
-  q.storage = std::shared_ptr<const void>(values, values.get());
-  q.scales = scales;
-  q.block_rows = 1;
-  q.block_cols = kQ4Block;
-  q.scale_cols = blocks;
-  return q;
+  return owned_matrix(w.name, DType::Q4, w.rows, w.cols, std::shared_ptr<const void>(values, values.get()), values.get(),
+                      scales, kQ4Block);
 }
 
 }  // namespace frugal

@@ -99,22 +99,12 @@ FRUGAL_AVX512_VNNI void dot_q8_block_avx512(const int8_t* w, const float* ws, in
       }
     }
   }
-  __m512 totals[R * T + 3];
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t) totals[r * T + t] = acc[r][t];
-  for (int j = R * T; j < R * T + 3; ++j) totals[j] = _mm512_setzero_ps();
-  for (int j = 0; j < R * T; j += 4) {
-    float sums[4];
-    _mm_storeu_ps(sums, reduce_add4_avx512(totals[j], totals[j + 1], totals[j + 2], totals[j + 3]));
-    for (int q = 0; q < 4 && j + q < R * T; ++q) {
-      const int r = (j + q) / T, t = (j + q) % T;
-      float total = sums[q];
-      if (b < blocks)  // an odd last block, as dot_q8_avx512 finishes it
-        total += dot_q8_portable(w + r * n + b * kQ8Block, ws + r * ws_stride + b, x + t * n + b * kQ8Block,
-                                 xs + t * blocks + b, kQ8Block);
-      y[t * y_stride + r] = total;
-    }
-  }
+  store_lane_sums_avx512<R, T>(acc, y, y_stride);
+  if (b < blocks)  // an odd last block, as dot_q8_avx512 finishes it
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t)
+        y[t * y_stride + r] += dot_q8_portable(w + r * n + b * kQ8Block, ws + r * ws_stride + b,
+                                               x + t * n + b * kQ8Block, xs + t * blocks + b, kQ8Block);
 }
 
 template <int T>
@@ -273,17 +263,8 @@ WeightMatrix to_q8(const WeightMatrix& w, bool interleave) {
       }
     }
   });
-  WeightMatrix q;
-  q.name = w.name;
-  q.dtype = DType::I8;
-  q.rows = w.rows;
-  q.cols = w.cols;
-  q.data = values.get();
-  q.storage = std::shared_ptr<const void>(values, values.get());
-  q.scales = scales;
-  q.block_rows = 1;
-  q.block_cols = kQ8Block;
-  q.scale_cols = blocks;
+  WeightMatrix q = owned_matrix(w.name, DType::I8, w.rows, w.cols, std::shared_ptr<const void>(values, values.get()),
+                                values.get(), scales, kQ8Block);
   q.interleaved_rows = rows_per_group > 1 ? rows_per_group : 0;
   return q;
 }

@@ -45,6 +45,21 @@ FRUGAL_AVX512 inline __m128 reduce_add4_avx512(__m512 a, __m512 b, __m512 c, __m
   return _mm512_castps512_ps128(_mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), sums));
 }
 
+// y[t * y_stride + r] = the lane sum of acc[r][t], four sums per shuffle
+// tree (each bit-identical to reduce_add4_avx512's for that vector).
+template <int R, int T>
+FRUGAL_AVX512 inline void store_lane_sums_avx512(const __m512 (&acc)[R][T], float* y, int64_t y_stride) {
+  __m512 totals[R * T + 3];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) totals[r * T + t] = acc[r][t];
+  for (int j = R * T; j < R * T + 3; ++j) totals[j] = _mm512_setzero_ps();
+  for (int j = 0; j < R * T; j += 4) {
+    float sums[4];
+    _mm_storeu_ps(sums, reduce_add4_avx512(totals[j], totals[j + 1], totals[j + 2], totals[j + 3]));
+    for (int q = 0; q < 4 && j + q < R * T; ++q) y[((j + q) % T) * y_stride + (j + q) / T] = sums[q];
+  }
+}
+
 FRUGAL_AVX512 inline float reduce_add_avx512(__m512 v) {
   const __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
   const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));

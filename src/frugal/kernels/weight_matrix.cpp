@@ -83,20 +83,33 @@ WeightMatrix WeightMatrix::row_slice(int64_t begin, int64_t count) const {
   return view;
 }
 
+WeightMatrix owned_matrix(std::string name, DType dtype, int64_t rows, int64_t cols, std::shared_ptr<const void> storage,
+                          const uint8_t* data, std::shared_ptr<const std::vector<float>> block_scales,
+                          int block_cols) {
+  WeightMatrix w;
+  w.name = std::move(name);
+  w.dtype = dtype;
+  w.rows = rows;
+  w.cols = cols;
+  w.data = data;
+  w.storage = std::move(storage);
+  if (block_scales) {
+    w.scales = std::move(block_scales);
+    w.block_rows = 1;
+    w.block_cols = block_cols;
+    w.scale_cols = cols / block_cols;
+  }
+  return w;
+}
+
 WeightMatrix make_f32_weight(std::string name, int64_t rows, int64_t cols,
                              std::vector<float> values) {
   if (static_cast<int64_t>(values.size()) != rows * cols)
     fail(name, ": ", values.size(), " values for a ", rows, " x ", cols, " matrix");
   auto bytes = std::make_shared<std::vector<uint8_t>>(values.size() * sizeof(float));
   std::memcpy(bytes->data(), values.data(), bytes->size());
-  WeightMatrix w;
-  w.name = std::move(name);
-  w.dtype = DType::F32;
-  w.rows = rows;
-  w.cols = cols;
-  w.data = bytes->data();
-  w.storage = std::move(bytes);
-  return w;
+  const uint8_t* data = bytes->data();
+  return owned_matrix(std::move(name), DType::F32, rows, cols, std::move(bytes), data);
 }
 
 WeightMatrix make_bf16_weight(std::string name, int64_t rows, int64_t cols, const std::vector<float>& values) {
@@ -107,14 +120,8 @@ WeightMatrix make_bf16_weight(std::string name, int64_t rows, int64_t cols, cons
     const uint16_t bits = f32_to_bf16(values[i]);
     std::memcpy(bytes->data() + 2 * i, &bits, 2);
   }
-  WeightMatrix w;
-  w.name = std::move(name);
-  w.dtype = DType::BF16;
-  w.rows = rows;
-  w.cols = cols;
-  w.data = bytes->data();
-  w.storage = std::move(bytes);
-  return w;
+  const uint8_t* data = bytes->data();
+  return owned_matrix(std::move(name), DType::BF16, rows, cols, std::move(bytes), data);
 }
 
 }  // namespace frugal

@@ -50,6 +50,12 @@ struct WeightMatrix {
   WeightMatrix row_slice(int64_t begin, int64_t count) const;
 };
 
+// A rows x cols matrix of `dtype` at `data`, kept alive by `storage`; block
+// formats (Q8, Q4) add their 1 x block_cols scales.
+WeightMatrix owned_matrix(std::string name, DType dtype, int64_t rows, int64_t cols, std::shared_ptr<const void> storage,
+                          const uint8_t* data, std::shared_ptr<const std::vector<float>> block_scales = nullptr,
+                          int block_cols = 0);
+
 // Owns a float32 matrix and exposes it as a WeightMatrix.
 WeightMatrix make_f32_weight(std::string name, int64_t rows, int64_t cols,
                              std::vector<float> values);

@@ -178,14 +178,8 @@ WeightMatrix to_bf16(const WeightMatrix& w) {
       for (int64_t c = 0; c < w.cols; ++c) values[r * w.cols + c] = f32_to_bf16(row[c]);
     }
   });
-  WeightMatrix b;
-  b.name = w.name;
-  b.dtype = DType::BF16;
-  b.rows = w.rows;
-  b.cols = w.cols;
-  b.data = reinterpret_cast<const uint8_t*>(values.get());
-  b.storage = std::shared_ptr<const void>(values, values.get());
-  return b;
+  return owned_matrix(w.name, DType::BF16, w.rows, w.cols, std::shared_ptr<const void>(values, values.get()),
+                      reinterpret_cast<const uint8_t*>(values.get()));
 }
 
 // `interleave`: Q8 rows may be interleaved by 16 (faster products), unless
