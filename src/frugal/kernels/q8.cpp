@@ -209,8 +209,6 @@ void dot_q8_rows_inputs_at(SimdLevel level, const int8_t* w, const float* w_scal
       }
       continue;
     }
-#endif
-#if defined(__x86_64__)
     if (level == SimdLevel::Avx512 && cpu_features().avx512_vnni) {  // one input: rows stream from memory
       constexpr int64_t kRowsAhead = 8;  // 16 KiB ahead at 2048 columns: measured best of 1, 2, 4, 8, 16
       for (int64_t r = 0; r < rows; ++r) {

@@ -128,12 +128,16 @@ void interleave_q8_rows(const int8_t* codes, const float* scales, int64_t rows, 
   if (rows % kRows != 0 || cols % kQ8Block != 0)
     fail("interleaved Q8: ", rows, " x ", cols, " is not whole groups of ", kRows, " rows and blocks of ", kQ8Block);
   const int64_t blocks = cols / kQ8Block;
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t c = 0; c < cols; ++c)
-      packed[byte_index(blocks, r, c)] = static_cast<uint8_t>(int32_t{codes[r * cols + c]} + 128);
-    for (int64_t b = 0; b < blocks; ++b)
-      packed_scales[((r / kRows) * blocks + b) * kRows + r % kRows] = scales[r * blocks + b];
-  }
+  for (int64_t g = 0; g < rows / kRows; ++g)
+    for (int64_t b = 0; b < blocks; ++b) {
+      uint8_t* block = packed + (g * blocks + b) * kGroupBlockBytes;
+      for (int j = 0; j < kRows; ++j) {
+        const int8_t* row = codes + (g * kRows + j) * cols + b * kQ8Block;
+        for (int k = 0; k < kQ8Block / 4; ++k)
+          for (int m = 0; m < 4; ++m) block[4 * (kRows * k + j) + m] = static_cast<uint8_t>(int32_t{row[4 * k + m]} + 128);
+        packed_scales[(g * blocks + b) * kRows + j] = scales[(g * kRows + j) * blocks + b];
+      }
+    }
 }
 
 int q8_interleaved_code(const uint8_t* packed, int64_t cols, int64_t r, int64_t c) {
