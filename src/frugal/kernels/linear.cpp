@@ -9,6 +9,7 @@
 #include "frugal/kernels/ops.h"
 #include "frugal/kernels/panel_product.h"
 #include "frugal/kernels/q4.h"
+#include "frugal/kernels/q4_interleaved.h"
 #include "frugal/kernels/q8.h"
 #include "frugal/kernels/q8_interleaved.h"
 
@@ -22,7 +23,7 @@ namespace {
 struct QuantisedInputs {
   std::vector<int8_t> codes;
   std::vector<float> scales, offsets;  // offsets: Q4's per-block term
-  std::vector<int32_t> sums;           // block sums: interleaved Q8's offset term
+  std::vector<int32_t> sums;           // block sums: the interleaved layouts' offset term
 };
 
 enum class InputTerms { None, Q4Offsets, BlockSums };
@@ -73,6 +74,19 @@ void linear_q8(const float* x, int64_t n, const WeightMatrix& w, float* y) {
 // Q4 weights: inputs quantised as for Q8, plus each block's offset term.
 void linear_q4(const float* x, int64_t n, const WeightMatrix& w, float* y) {
   const int64_t rows = w.rows, cols = w.cols;
+  if (w.interleaved_rows > 0) {  // 16 rows per step; threads take whole groups
+    const QuantisedInputs& in = quantise_inputs(x, n, cols, InputTerms::BlockSums);
+    const int64_t group = w.interleaved_rows;
+    ThreadPool::global().parallel_for(static_cast<std::size_t>(rows / group),
+                                      static_cast<std::size_t>(n * cols * group / 2), [&](std::size_t begin,
+                                                                                          std::size_t end) {
+      const int64_t first = static_cast<int64_t>(begin) * group;
+      dot_q4_interleaved(w.data + first * (cols / 2), w.scales->data() + (w.row_offset + first) * w.scale_cols,
+                         static_cast<int64_t>(end - begin), in.codes.data(), in.scales.data(), in.sums.data(), n, cols,
+                         y + first, rows);
+    });
+    return;
+  }
   const QuantisedInputs& in = quantise_inputs(x, n, cols, InputTerms::Q4Offsets);
   // Work weighed by bytes read: a Q4 row is half a Q8 row's.
   ThreadPool::global().parallel_for(static_cast<std::size_t>(rows), static_cast<std::size_t>(n * cols / 2),

@@ -6,6 +6,7 @@
 
 #include "frugal/core/error.h"
 #include "frugal/core/thread_pool.h"
+#include "frugal/kernels/q4_interleaved.h"
 #include "frugal/kernels/simd_math.h"
 
 namespace frugal {
@@ -224,32 +225,38 @@ FRUGAL_AVX2 float dot_q4_avx2(const uint8_t* w, const float* ws, const int8_t* x
 
 }  // namespace
 
+void quantize_q4_codes(const float* x, int64_t n, uint8_t* codes, float* scales) {
+  for (int64_t b = 0; b < n / kQ4Block; ++b) {
+    const float* v = x + b * kQ4Block;
+    float extreme = 0.0f;  // the value of largest magnitude, with its sign
+    for (int i = 0; i < kQ4Block; ++i)
+      if (std::fabs(v[i]) > std::fabs(extreme)) extreme = v[i];
+    const float scale = extreme / -8.0f;
+    const float inverse = scale != 0.0f ? 1.0f / scale : 0.0f;
+    float cross = 0.0f, square = 0.0f;
+    for (int i = 0; i < kQ4Block; ++i) {
+      const float scaled = v[i] * inverse;  // rounded half away from zero, as Q8
+      const int code = std::clamp(static_cast<int>(scaled >= 0.0f ? scaled + 0.5f : scaled - 0.5f) + 8, 0, 15);
+      codes[b * kQ4Block + i] = static_cast<uint8_t>(code);
+      cross += v[i] * static_cast<float>(code - 8);
+      square += static_cast<float>((code - 8) * (code - 8));
+    }
+    // The least-squares scale for these codes is never worse than m / -8.
+    scales[b] = square > 0.0f ? cross / square : 0.0f;
+  }
+}
+
 void quantize_q4_row(const float* x, int64_t n, uint8_t* packed, float* scales) {
   const int64_t blocks = n / kQ4Block;
-  uint8_t codes[4 * kQ4Block];
+  std::vector<uint8_t> codes(static_cast<std::size_t>(n));
+  quantize_q4_codes(x, n, codes.data(), scales);
   for (int64_t b = 0; b < blocks;) {
     const Group g = group_of(b, blocks);
-    for (int k = 0; k < g.size; ++k, ++b) {
-      const float* v = x + b * kQ4Block;
-      float extreme = 0.0f;  // the value of largest magnitude, with its sign
-      for (int i = 0; i < kQ4Block; ++i)
-        if (std::fabs(v[i]) > std::fabs(extreme)) extreme = v[i];
-      const float scale = extreme / -8.0f;
-      const float inverse = scale != 0.0f ? 1.0f / scale : 0.0f;
-      float cross = 0.0f, square = 0.0f;
-      for (int i = 0; i < kQ4Block; ++i) {
-        const float scaled = v[i] * inverse;  // rounded half away from zero, as Q8
-        const int code = std::clamp(static_cast<int>(scaled >= 0.0f ? scaled + 0.5f : scaled - 0.5f) + 8, 0, 15);
-        codes[k * kQ4Block + i] = static_cast<uint8_t>(code);
-        cross += v[i] * static_cast<float>(code - 8);
-        square += static_cast<float>((code - 8) * (code - 8));
-      }
-      // The least-squares scale for these codes is never worse than m / -8.
-      scales[b] = square > 0.0f ? cross / square : 0.0f;
-    }
     const int half = 16 * g.size;
+    const uint8_t* group = codes.data() + g.first * kQ4Block;
     uint8_t* out = packed + g.first * kQ4Block / 2;
-    for (int i = 0; i < half; ++i) out[i] = static_cast<uint8_t>(codes[i] | (codes[i + half] << 4));
+    for (int i = 0; i < half; ++i) out[i] = static_cast<uint8_t>(group[i] | (group[i + half] << 4));
+    b += g.size;
   }
 }
 
@@ -337,20 +344,37 @@ bool q4_applicable(const WeightMatrix& w) {
   return w.cols % kQ4Block == 0 && w.dtype != DType::Q4 && w.dtype != DType::I8;
 }
 
-WeightMatrix to_q4(const WeightMatrix& w) {
+WeightMatrix to_q4(const WeightMatrix& w, bool interleave) {
   if (!q4_applicable(w)) fail(w.name, ": cannot be stored as Q4 (", w.cols, " columns)");
   const int64_t blocks = w.cols / kQ4Block;
+  const int rows_per_group = interleave && w.rows % kQ4InterleavedRows == 0 ? kQ4InterleavedRows : 1;
   std::shared_ptr<uint8_t[]> values(new uint8_t[static_cast<std::size_t>(w.rows * w.cols / 2)]);
   auto scales = std::make_shared<std::vector<float>>(static_cast<std::size_t>(w.rows * blocks));
-  ThreadPool::global().parallel_for(static_cast<std::size_t>(w.rows), [&](std::size_t begin, std::size_t end) {
+  ThreadPool::global().parallel_for(static_cast<std::size_t>(w.rows / rows_per_group), [&](std::size_t begin,
+                                                                                            std::size_t end) {
     std::vector<float> row(static_cast<std::size_t>(w.cols));
-    for (std::size_t r = begin; r < end; ++r) {
-      w.decode_row(static_cast<int64_t>(r), row.data());
-      quantize_q4_row(row.data(), w.cols, values.get() + r * (w.cols / 2), scales->data() + r * blocks);
+    std::vector<uint8_t> codes(static_cast<std::size_t>(rows_per_group * w.cols));
+    for (std::size_t g = begin; g < end; ++g) {
+      const int64_t first = static_cast<int64_t>(g) * rows_per_group;
+      uint8_t* out = values.get() + first * (w.cols / 2);
+      float* out_scales = scales->data() + first * blocks;
+      if (rows_per_group == 1) {
+        w.decode_row(first, row.data());
+        quantize_q4_row(row.data(), w.cols, out, out_scales);
+        continue;
+      }
+      for (int j = 0; j < rows_per_group; ++j) {
+        w.decode_row(first + j, row.data());
+        quantize_q4_codes(row.data(), w.cols, codes.data() + j * w.cols, out_scales + j * blocks);
+      }
+      std::vector<float> row_major_scales(out_scales, out_scales + rows_per_group * blocks);
+      interleave_q4_rows(codes.data(), row_major_scales.data(), rows_per_group, w.cols, out, out_scales);
     }
   });
-  return owned_matrix(w.name, DType::Q4, w.rows, w.cols, std::shared_ptr<const void>(values, values.get()), values.get(),
-                      scales, kQ4Block);
+  WeightMatrix q = owned_matrix(w.name, DType::Q4, w.rows, w.cols, std::shared_ptr<const void>(values, values.get()),
+                                values.get(), scales, kQ4Block);
+  q.interleaved_rows = rows_per_group > 1 ? rows_per_group : 0;
+  return q;
 }
 
 }  // namespace frugal

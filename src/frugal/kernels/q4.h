@@ -26,6 +26,8 @@ inline constexpr int kQ4Block = 32;
 // scales. Per block: the value of largest magnitude m maps to code 0
 // (scale m / -8); the scale is then refitted by least squares to the codes.
 void quantize_q4_row(const float* x, int64_t n, uint8_t* packed, float* scales);
+// The same codes one per byte (for other layouts: q4_interleaved.h).
+void quantize_q4_codes(const float* x, int64_t n, uint8_t* codes, float* scales);
 void dequantize_q4_row(const uint8_t* packed, const float* scales, int64_t n, float* out);
 // The code of value i of a packed row.
 int q4_code(const uint8_t* packed, int64_t n, int64_t i);
@@ -51,7 +53,9 @@ void dot_q4_rows_inputs_at(SimdLevel level, const uint8_t* w, const float* w_sca
 
 // Whether a matrix can be stored as Q4 (columns a multiple of the block).
 bool q4_applicable(const WeightMatrix& w);
-// The matrix converted to Q4 (rows quantised in parallel from any stored format).
-WeightMatrix to_q4(const WeightMatrix& w);
+// The matrix converted to Q4 (rows quantised in parallel from any stored
+// format), with 16 rows interleaved (q4_interleaved.h) when `interleave` is
+// set and the rows are a multiple of 16.
+WeightMatrix to_q4(const WeightMatrix& w, bool interleave = true);
 
 }  // namespace frugal

@@ -5,6 +5,7 @@
 #include "frugal/core/error.h"
 #include "frugal/kernels/fp8.h"
 #include "frugal/kernels/q4.h"
+#include "frugal/kernels/q4_interleaved.h"
 #include "frugal/kernels/q8_interleaved.h"
 
 namespace frugal {
@@ -26,15 +27,20 @@ void WeightMatrix::decode_row(int64_t row, float* out) const {
   }
   // Block-scaled: FP8 E4M3 (checkpoint), int8 or 4-bit (Q8, Q4: converted at load).
   const float* scale_row = scales->data() + ((row_offset + row) / block_rows) * scale_cols;
-  if (dtype == DType::Q4) {
-    dequantize_q4_row(src, scale_row, cols, out);
-    return;
-  }
   if (interleaved_rows > 0) {
     const int64_t first = row / interleaved_rows * interleaved_rows;  // of the row's group
-    q8_interleaved_decode_row(data + static_cast<std::size_t>(first) * row_bytes(),
-                              scales->data() + (row_offset + first) * scale_cols, cols,
-                              static_cast<int>(row - first), out);
+    const uint8_t* group = data + static_cast<std::size_t>(first) * row_bytes();
+    const float* group_scales = scales->data() + (row_offset + first) * scale_cols;
+    const int j = static_cast<int>(row - first);
+    if (dtype == DType::Q4) {
+      q4_interleaved_decode_row(group, group_scales, cols, j, out);
+    } else {
+      q8_interleaved_decode_row(group, group_scales, cols, j, out);
+    }
+    return;
+  }
+  if (dtype == DType::Q4) {
+    dequantize_q4_row(src, scale_row, cols, out);
     return;
   }
   if (dtype == DType::F8_E4M3) {
@@ -53,9 +59,11 @@ void WeightMatrix::decode_row(int64_t row, float* out) const {
 }
 
 float WeightMatrix::element(int64_t row, int64_t col) const {
-  if (interleaved_rows > 0)
-    return static_cast<float>(q8_interleaved_code(data, cols, row, col)) *
-           q8_interleaved_scale(scales->data(), cols, row_offset + row, col);
+  if (interleaved_rows > 0) {  // Q8 and Q4 group their scales alike
+    const float scale = q8_interleaved_scale(scales->data(), cols, row_offset + row, col);
+    if (dtype == DType::Q4) return static_cast<float>(q4_interleaved_code(data, cols, row, col) - 8) * scale;
+    return static_cast<float>(q8_interleaved_code(data, cols, row, col)) * scale;
+  }
   const uint8_t* row_start = data + static_cast<std::size_t>(row) * row_bytes();
   float value;
   if (dtype == DType::Q4) {

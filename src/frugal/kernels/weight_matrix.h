@@ -27,9 +27,9 @@ struct WeightMatrix {
   int block_cols = 0;
   int64_t scale_cols = 0;
   int64_t row_offset = 0;  // first row of this view inside the stored tensor
-  // 16 when a Q8 matrix's rows are interleaved by 16 (q8_interleaved.h):
-  // codes offset by +128, scales grouped per 16 rows; row slices then start
-  // and end at multiples of 16. 0: plain row-major rows.
+  // 16 when a Q8 or Q4 matrix's rows are interleaved by 16
+  // (q8_interleaved.h, q4_interleaved.h), scales grouped per 16 rows; row
+  // slices then start and end at multiples of 16. 0: plain row-major rows.
   int interleaved_rows = 0;
 
   // Set when the matrix owns its bytes (converted at load, not mapped).

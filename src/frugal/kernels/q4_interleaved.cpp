@@ -1,0 +1,196 @@
+#include "frugal/kernels/q4_interleaved.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "frugal/core/error.h"
+#include "frugal/kernels/q4.h"
+#include "frugal/kernels/simd_math.h"
+
+namespace frugal {
+namespace {
+
+constexpr int kRows = kQ4InterleavedRows;
+constexpr int64_t kGroupBlockBytes = kRows * kQ4Block / 2;  // 256
+
+// Where value c of row j sits in its group's block: byte, and high nibble or not.
+inline int64_t byte_in_block(int j, int64_t c_in_block) {
+  const int64_t k = c_in_block / 4, m = c_in_block % 4;
+  return 64 * (k % 4) + 4 * j + m;
+}
+
+inline int code_in_block(const uint8_t* block, int j, int64_t c_in_block) {
+  const uint8_t byte = block[byte_in_block(j, c_in_block)];
+  return c_in_block / 4 >= 4 ? byte >> 4 : byte & 0x0F;
+}
+
+void dot_portable(const uint8_t* packed, const float* packed_scales, int64_t groups, const int8_t* x,
+                  const float* x_scales, const int32_t* x_sums, int64_t inputs, int64_t n, float* y,
+                  int64_t y_stride) {
+  const int64_t blocks = n / kQ4Block;
+  for (int64_t g = 0; g < groups; ++g)
+    for (int64_t t = 0; t < inputs; ++t)
+      for (int j = 0; j < kRows; ++j) {
+        float sum = 0.0f;
+        for (int64_t b = 0; b < blocks; ++b) {
+          const uint8_t* block = packed + (g * blocks + b) * kGroupBlockBytes;
+          const int8_t* xb = x + t * n + b * kQ4Block;
+          int32_t dot = -8 * x_sums[t * blocks + b];
+          for (int i = 0; i < kQ4Block; ++i) dot += code_in_block(block, j, i) * int32_t{xb[i]};
+          sum += static_cast<float>(dot) * (packed_scales[(g * blocks + b) * kRows + j] * x_scales[t * blocks + b]);
+        }
+        y[t * y_stride + g * kRows + j] = sum;
+      }
+}
+
+#if defined(__x86_64__)
+#define FRUGAL_AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+
+inline int32_t input_dword(const int8_t* block, int k) {
+  int32_t d;
+  std::memcpy(&d, block + 4 * k, sizeof d);
+  return d;
+}
+
+// With one input the weights stream from memory: each block asks for the
+// bytes this far ahead in the group stream.
+constexpr int64_t kPrefetchAhead = 2048;
+
+// R groups by T inputs, as q8_interleaved.cpp's kernel, with the codes of
+// each line unpacked once per group for all T inputs.
+template <int R, int T>
+FRUGAL_AVX512_VNNI void dot_groups_avx512(const uint8_t* packed, const float* packed_scales, const int8_t* x,
+                                          const float* x_scales, const int32_t* x_sums, int64_t n, float* y,
+                                          int64_t y_stride, const uint8_t* end = nullptr) {
+  const int64_t blocks = n / kQ4Block;
+  const __m512i low_nibbles = _mm512_set1_epi8(0x0F);
+  __m512 acc[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < blocks; ++b) {
+    if (end != nullptr) {
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* ahead = packed + (r * blocks + b) * kGroupBlockBytes + kPrefetchAhead;
+        for (int q = 0; q < kGroupBlockBytes / 64 && ahead + 64 * q < end; ++q)
+          _mm_prefetch(reinterpret_cast<const char*>(ahead + 64 * q), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(packed_scales) +
+                                                   ((r * blocks + b) * kRows + kPrefetchAhead / (kQ4Block / 2)) *
+                                                       sizeof(float)),
+                     _MM_HINT_T0);
+      }
+    }
+    __m512i dot[R][T];
+    for (int t = 0; t < T; ++t) {
+      const __m512i offset = _mm512_set1_epi32(-8 * x_sums[t * blocks + b]);
+      for (int r = 0; r < R; ++r) dot[r][t] = offset;
+    }
+    for (int q = 0; q < 4; ++q) {
+      __m512i low[R], high[R];
+      for (int r = 0; r < R; ++r) {
+        const __m512i line = _mm512_loadu_si512(packed + (r * blocks + b) * kGroupBlockBytes + 64 * q);
+        low[r] = _mm512_and_si512(line, low_nibbles);
+        high[r] = _mm512_and_si512(_mm512_srli_epi16(line, 4), low_nibbles);
+      }
+      for (int t = 0; t < T; ++t) {
+        const int8_t* xb = x + t * n + b * kQ4Block;
+        const __m512i x_low = _mm512_set1_epi32(input_dword(xb, q)), x_high = _mm512_set1_epi32(input_dword(xb, q + 4));
+        for (int r = 0; r < R; ++r)
+          dot[r][t] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(dot[r][t], low[r], x_low), high[r], x_high);
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      const __m512 w_scale = _mm512_loadu_ps(packed_scales + (r * blocks + b) * kRows);
+      for (int t = 0; t < T; ++t)
+        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[r][t]),
+                                    _mm512_mul_ps(w_scale, _mm512_set1_ps(x_scales[t * blocks + b])), acc[r][t]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride + r * kRows, acc[r][t]);
+}
+
+template <int T>
+FRUGAL_AVX512_VNNI void dot_avx512(const uint8_t* packed, const float* packed_scales, int64_t groups, const int8_t* x,
+                                   const float* x_scales, const int32_t* x_sums, int64_t n, float* y,
+                                   int64_t y_stride) {
+  constexpr int R = T == 1 ? 1 : 2;
+  const int64_t group_bytes = kRows * n / 2, group_scales = kRows * (n / kQ4Block);
+  const uint8_t* end = T == 1 ? packed + groups * group_bytes : nullptr;  // one input: weights from memory
+  int64_t g = 0;
+  for (; g + R <= groups; g += R)
+    dot_groups_avx512<R, T>(packed + g * group_bytes, packed_scales + g * group_scales, x, x_scales, x_sums, n,
+                            y + g * kRows, y_stride, end);
+  for (; g < groups; ++g)
+    dot_groups_avx512<1, T>(packed + g * group_bytes, packed_scales + g * group_scales, x, x_scales, x_sums, n,
+                            y + g * kRows, y_stride);
+}
+#endif
+
+}  // namespace
+
+void interleave_q4_rows(const uint8_t* codes, const float* scales, int64_t rows, int64_t cols, uint8_t* packed,
+                        float* packed_scales) {
+  if (rows % kRows != 0 || cols % kQ4Block != 0)
+    fail("interleaved Q4: ", rows, " x ", cols, " is not whole groups of ", kRows, " rows and blocks of ", kQ4Block);
+  const int64_t blocks = cols / kQ4Block;
+  for (int64_t g = 0; g < rows / kRows; ++g)
+    for (int64_t b = 0; b < blocks; ++b) {
+      uint8_t* block = packed + (g * blocks + b) * kGroupBlockBytes;
+      for (int j = 0; j < kRows; ++j) {
+        const uint8_t* row = codes + (g * kRows + j) * cols + b * kQ4Block;
+        for (int i = 0; i < kQ4Block / 2; ++i)  // values 0-15 low nibbles, 16-31 high
+          block[byte_in_block(j, i)] = static_cast<uint8_t>(row[i] | (row[i + kQ4Block / 2] << 4));
+        packed_scales[(g * blocks + b) * kRows + j] = scales[(g * kRows + j) * blocks + b];
+      }
+    }
+}
+
+int q4_interleaved_code(const uint8_t* packed, int64_t cols, int64_t r, int64_t c) {
+  const int64_t blocks = cols / kQ4Block;
+  return code_in_block(packed + ((r / kRows) * blocks + c / kQ4Block) * kGroupBlockBytes, static_cast<int>(r % kRows),
+                       c % kQ4Block);
+}
+
+void q4_interleaved_decode_row(const uint8_t* group, const float* group_scales, int64_t cols, int j, float* out) {
+  for (int64_t b = 0; b < cols / kQ4Block; ++b) {
+    const uint8_t* block = group + b * kGroupBlockBytes;
+    const float scale = group_scales[b * kRows + j];
+    for (int i = 0; i < kQ4Block; ++i)
+      out[b * kQ4Block + i] = static_cast<float>(code_in_block(block, j, i) - 8) * scale;
+  }
+}
+
+void dot_q4_interleaved_at(SimdLevel level, const uint8_t* packed, const float* packed_scales, int64_t groups,
+                           const int8_t* x, const float* x_scales, const int32_t* x_sums, int64_t inputs, int64_t n,
+                           float* y, int64_t y_stride) {
+  const int64_t blocks = n / kQ4Block;
+  for (int64_t t0 = 0; t0 < inputs; t0 += 4) {
+    const int64_t group = std::min<int64_t>(4, inputs - t0);
+    const int8_t* xg = x + t0 * n;
+    const float* xsg = x_scales + t0 * blocks;
+    const int32_t* sg = x_sums + t0 * blocks;
+    float* yg = y + t0 * y_stride;
+#if defined(__x86_64__)
+    if (level == SimdLevel::Avx512 && cpu_features().avx512_vnni) {
+      switch (group) {
+        case 1: dot_avx512<1>(packed, packed_scales, groups, xg, xsg, sg, n, yg, y_stride); break;
+        case 2: dot_avx512<2>(packed, packed_scales, groups, xg, xsg, sg, n, yg, y_stride); break;
+        case 3: dot_avx512<3>(packed, packed_scales, groups, xg, xsg, sg, n, yg, y_stride); break;
+        default: dot_avx512<4>(packed, packed_scales, groups, xg, xsg, sg, n, yg, y_stride); break;
+      }
+      continue;
+    }
+#endif
+    (void)level;
+    dot_portable(packed, packed_scales, groups, xg, xsg, sg, group, n, yg, y_stride);
+  }
+}
+
+void dot_q4_interleaved(const uint8_t* packed, const float* packed_scales, int64_t groups, const int8_t* x,
+                        const float* x_scales, const int32_t* x_sums, int64_t inputs, int64_t n, float* y,
+                        int64_t y_stride) {
+  dot_q4_interleaved_at(simd_level(), packed, packed_scales, groups, x, x_scales, x_sums, inputs, n, y, y_stride);
+}
+
+}  // namespace frugal
