@@ -22,7 +22,8 @@ FRUGAL_AVX2_F16C inline __m256i half_bits(__m128i codes) {
 
 // Blocks of a multiple of 16 columns: 16 codes never straddle two scales.
 // (F16C named too, so that half_bits inlines here.)
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c"))) void decode_avx512(const uint8_t* codes, int64_t cols, const float* scales, int block_cols, float* out) {
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c"))) void decode_avx512(
+    const uint8_t* codes, int64_t cols, const float* scales, int block_cols, float* out) {
   for (int64_t c = 0; c < cols; c += 16) {
     const __mmask16 m = lanes_left(cols - c);
     const __m512 halves = _mm512_cvtph_ps(half_bits(_mm_maskz_loadu_epi8(m, codes + c)));

@@ -26,7 +26,8 @@ void decode_cached_row(DType dtype, const void* rows, const float* scales, int64
     return;
   }
   const float* row_scales = scales + t * scale_blocks(width);
-  for (int64_t i = 0; i < width; ++i) out[i] = static_cast<float>(static_cast<int8_t>(row[i])) * row_scales[i / kScaleBlock];
+  for (int64_t i = 0; i < width; ++i)
+    out[i] = static_cast<float>(static_cast<int8_t>(row[i])) * row_scales[i / kScaleBlock];
 }
 
 void latent_attention_portable(const LatentAttentionArgs& a) {

@@ -52,8 +52,9 @@ void linear_q8(const float* x, int64_t n, const WeightMatrix& w, float* y) {
   if (w.interleaved_rows > 0) {  // 16 rows per step; threads take whole groups
     const QuantisedInputs& in = quantise_inputs(x, n, cols, InputTerms::BlockSums);
     const int64_t group = w.interleaved_rows;
-    ThreadPool::global().parallel_for(static_cast<std::size_t>(rows / group), static_cast<std::size_t>(n * cols * group),
-                                      [&](std::size_t begin, std::size_t end) {
+    ThreadPool::global().parallel_for(static_cast<std::size_t>(rows / group),
+                                      static_cast<std::size_t>(n * cols * group), [&](std::size_t begin,
+                                                                                      std::size_t end) {
       const int64_t first = static_cast<int64_t>(begin) * group;
       dot_q8_interleaved(w.data + first * cols, w.scales->data() + (w.row_offset + first) * w.scale_cols,
                          static_cast<int64_t>(end - begin), in.codes.data(), in.scales.data(), in.sums.data(), n, cols,

@@ -66,8 +66,9 @@ FRUGAL_AVX512_VNNI inline void spread_scales(const float* scales, __m512& first,
 }
 
 FRUGAL_AVX512_VNNI inline __m512 pair_scales(const float* scales) {
+  const __m128 two = _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(scales)));
   return _mm512_permutexvar_ps(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0),
-                               _mm512_castps128_ps512(_mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(scales)))));
+                               _mm512_castps128_ps512(two));
 }
 
 constexpr int64_t kPrefetchDistance = 2;  // in groups of R rows
@@ -208,7 +209,8 @@ FRUGAL_AVX2 float dot_q4_avx2(const uint8_t* w, const float* ws, const int8_t* x
   if (b < blocks) {
     const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + b * kQ4Block / 2));
     const __m128i low = _mm_set1_epi8(0x0F);
-    acc = add_block_avx2(acc, _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(packed, 4), low), _mm_and_si128(packed, low)), x, ws, xs, b);
+    const __m256i codes = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(packed, 4), low), _mm_and_si128(packed, low));
+    acc = add_block_avx2(acc, codes, x, ws, xs, b);
   }
   __m256 correction = _mm256_setzero_ps();
   int64_t c = 0;
