@@ -1,7 +1,7 @@
 // frugal eval --model DIR
 //             (--task NAME [--n 100] [--seed 0] [--digits A-B] [--numbers A-B] [--max-number N]
 //              | --problems FILE.jsonl [--skip-bad-lines] [--n N])
-//             [--template compact|r1-zero] [--max-tokens 256] [--kv-cache f32|bf16|q8] [--threads N] [--json] [--show K]
+//             [--template compact|r1-zero] [--max-tokens 256] [--weights auto|bf16|fp8|q8|q4] [--kv-cache f32|bf16|q8] [--threads N] [--json] [--show K]
 // A stable interface: greedy completions of rule-checked problems, then
 // accuracy, format rate and mean completion length with 95% confidence
 // intervals (Wilson for the rates) and problems per second.
@@ -9,7 +9,7 @@
 // JSON (one object): task ("file" for --problems), template, n, correct,
 // well_formed, accuracy, accuracy_ci95 [lo, hi], format_rate,
 // format_rate_ci95, mean_completion_tokens, mean_completion_tokens_ci95,
-// max_tokens, seconds, problems_per_second, skipped_lines; with --task also
+// max_tokens, weights, kv_cache, seconds, problems_per_second, skipped_lines; with --task also
 // seed, min_difficulty, max_difficulty; with --problems also problems_file;
 // with --show K also examples (id, prompt, completion, answer, expected,
 // correct, well_formed, tokens, stop_reason).
@@ -46,6 +46,7 @@ struct EvalOptions {
   std::string prompt_template = "compact";
   int64_t max_tokens = 256;
   std::string kv_cache = "f32";
+  std::string weights = "auto";
   int threads = 0;
   bool json = false;
   int64_t show = 0;
@@ -160,7 +161,7 @@ int run_eval(const EvalOptions& o) {
   const ProblemSet set = o.task.empty() ? file_problems(o) : generated_problems(o);
 
   const Tokenizer tokenizer = Tokenizer::load(o.model);
-  const Model model(o.model);
+  const Model model(o.model, parse_weight_format(o.weights));
   rl::GreedyCompleter completer(model, tokenizer, o.max_tokens, "</answer>", parse_kv_cache_dtype(o.kv_cache));
   rl::EvaluationOptions options;
   options.prompt_template = prompt_template;
@@ -183,6 +184,8 @@ int run_eval(const EvalOptions& o) {
               {"mean_completion_tokens", e.mean_completion_tokens},
               {"mean_completion_tokens_ci95", {e.mean_completion_tokens_ci95.lo, e.mean_completion_tokens_ci95.hi}},
               {"max_tokens", o.max_tokens},
+              {"weights", to_string(model.weight_format())},
+              {"kv_cache", o.kv_cache},
               {"seconds", e.seconds},
               {"problems_per_second", e.problems_per_second}});
   if (o.show > 0) out["examples"] = examples_json(set, e, o.show);
@@ -204,6 +207,9 @@ Runner add_eval_command(CLI::App& app) {
   o->task_flags.add_to(command);
   command->add_option("--template", o->prompt_template, "Prompt template")
       ->check(CLI::IsMember({"compact", "r1-zero"}))
+      ->capture_default_str();
+  command->add_option("--weights", o->weights, "Weight format in memory (auto: as stored)")
+      ->check(CLI::IsMember(weight_format_names()))
       ->capture_default_str();
   command->add_option("--kv-cache", o->kv_cache, "Latent KV cache precision")
       ->check(CLI::IsMember({"f32", "bf16", "q8"}))

@@ -74,6 +74,16 @@ TEST(EvalCli, ReportsConsistentFiguresAsJson) {
   EXPECT_EQ(again["examples"], out["examples"]);
 }
 
+TEST(EvalCli, QuantisedWeightsAndCacheRunTheSameProblems) {
+  const json q8 = run_json("--task add --n 4 --seed 3 --max-tokens 6 --weights q8 --kv-cache q8 --show 4");
+  const json q4 = run_json("--task add --n 4 --seed 3 --max-tokens 6 --weights q4 --show 4");
+  EXPECT_EQ(q8["weights"], "q8");
+  EXPECT_EQ(q8["kv_cache"], "q8");
+  EXPECT_EQ(q4["weights"], "q4");
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(q8["examples"][i]["prompt"], q4["examples"][i]["prompt"]);
+  expect_consistent_rate(q4, "accuracy", "correct");
+}
+
 TEST(EvalCli, CountdownWithTheR1ZeroTemplateAndTextReport) {
   const json out = run_json("--task countdown --n 2 --numbers 3 --max-number 20 --template r1-zero --max-tokens 4");
   EXPECT_EQ(out["task"], "countdown");
