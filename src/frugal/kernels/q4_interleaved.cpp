@@ -110,6 +110,38 @@ FRUGAL_AVX512_VNNI void dot_groups_avx512(const uint8_t* packed, const float* pa
     for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride + r * kRows, acc[r][t]);
 }
 
+// AVX2 (no VNNI): each 32-byte half of a line holds 8 rows; codes 0..15
+// times int8 inputs stay far inside vpmaddubsw's 16-bit pair sums. One group
+// and one input at a time.
+FRUGAL_AVX2 void dot_group_avx2(const uint8_t* packed, const float* packed_scales, const int8_t* x,
+                                const float* x_scales, const int32_t* x_sums, int64_t n, float* y) {
+  const int64_t blocks = n / kQ4Block;
+  const __m256i low_nibbles = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+  __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int8_t* xb = x + b * kQ4Block;
+    __m256i dot[2];
+    for (int h = 0; h < 2; ++h) dot[h] = _mm256_set1_epi32(-8 * x_sums[b]);
+    for (int q = 0; q < 4; ++q) {
+      const __m256i x_low = _mm256_set1_epi32(input_dword(xb, q)), x_high = _mm256_set1_epi32(input_dword(xb, q + 4));
+      for (int h = 0; h < 2; ++h) {
+        const __m256i line =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(packed + b * kGroupBlockBytes + 64 * q + 32 * h));
+        const __m256i low = _mm256_and_si256(line, low_nibbles);
+        const __m256i high = _mm256_and_si256(_mm256_srli_epi16(line, 4), low_nibbles);
+        const __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(low, x_low), _mm256_maddubs_epi16(high, x_high));
+        dot[h] = _mm256_add_epi32(dot[h], _mm256_madd_epi16(pairs, ones));
+      }
+    }
+    const __m256 x_scale = _mm256_set1_ps(x_scales[b]);
+    for (int h = 0; h < 2; ++h)
+      acc[h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[h]),
+                               _mm256_mul_ps(_mm256_loadu_ps(packed_scales + b * kRows + 8 * h), x_scale), acc[h]);
+  }
+  _mm256_storeu_ps(y, acc[0]);
+  _mm256_storeu_ps(y + 8, acc[1]);
+}
+
 template <int T>
 FRUGAL_AVX512_VNNI void dot_avx512(const uint8_t* packed, const float* packed_scales, int64_t groups, const int8_t* x,
                                    const float* x_scales, const int32_t* x_sums, int64_t n, float* y,
@@ -179,6 +211,13 @@ void dot_q4_interleaved_at(SimdLevel level, const uint8_t* packed, const float* 
         case 3: dot_avx512<3>(packed, packed_scales, groups, xg, xsg, sg, n, yg, y_stride); break;
         default: dot_avx512<4>(packed, packed_scales, groups, xg, xsg, sg, n, yg, y_stride); break;
       }
+      continue;
+    }
+    if (level >= SimdLevel::Avx2) {
+      for (int64_t g = 0; g < groups; ++g)
+        for (int64_t t = 0; t < group; ++t)
+          dot_group_avx2(packed + g * kRows * n / 2, packed_scales + g * kRows * blocks, xg + t * n, xsg + t * blocks,
+                         sg + t * blocks, n, yg + t * y_stride + g * kRows);
       continue;
     }
 #endif

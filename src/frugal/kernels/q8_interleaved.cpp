@@ -104,6 +104,36 @@ FRUGAL_AVX512_VNNI void dot_groups_avx512(const uint8_t* packed, const float* pa
     for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride + r * kRows, acc[r][t]);
 }
 
+// AVX2 (no VNNI): each 32-byte half of a line is dword k of 8 rows.
+// vpmaddubsw wants unsigned by signed bytes and saturates pairs at 2^15, so
+// the stored code's offset is undone (w = code ^ 0x80) and w's sign moved
+// onto x: |w| * (x sign w) sums two products of at most 127 x 127. One group
+// and one input at a time.
+FRUGAL_AVX2 void dot_group_avx2(const uint8_t* packed, const float* packed_scales, const int8_t* x,
+                                const float* x_scales, int64_t n, float* y) {
+  const int64_t blocks = n / kQ8Block;
+  const __m256i offset = _mm256_set1_epi8(static_cast<char>(0x80)), ones = _mm256_set1_epi16(1);
+  __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+  for (int64_t b = 0; b < blocks; ++b) {
+    __m256i dot[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+    for (int k = 0; k < kQ8Block / 4; ++k) {
+      const __m256i xk = _mm256_set1_epi32(input_dword(x + b * kQ8Block, k));
+      for (int h = 0; h < 2; ++h) {
+        const __m256i w = _mm256_xor_si256(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(packed + b * kGroupBlockBytes + 64 * k + 32 * h)), offset);
+        const __m256i pairs = _mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(xk, w));
+        dot[h] = _mm256_add_epi32(dot[h], _mm256_madd_epi16(pairs, ones));
+      }
+    }
+    const __m256 x_scale = _mm256_set1_ps(x_scales[b]);
+    for (int h = 0; h < 2; ++h)
+      acc[h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[h]),
+                               _mm256_mul_ps(_mm256_loadu_ps(packed_scales + b * kRows + 8 * h), x_scale), acc[h]);
+  }
+  _mm256_storeu_ps(y, acc[0]);
+  _mm256_storeu_ps(y + 8, acc[1]);
+}
+
 template <int T>
 FRUGAL_AVX512_VNNI void dot_avx512(const uint8_t* packed, const float* packed_scales, int64_t groups, const int8_t* x,
                                    const float* x_scales, const int32_t* x_sums, int64_t n, float* y,
@@ -185,6 +215,13 @@ void dot_q8_interleaved_at(SimdLevel level, const uint8_t* packed, const float* 
         case 3: dot_avx512<3>(packed, packed_scales, groups, xg, xsg, sg, n, yg, y_stride); break;
         default: dot_avx512<4>(packed, packed_scales, groups, xg, xsg, sg, n, yg, y_stride); break;
       }
+      continue;
+    }
+    if (level >= SimdLevel::Avx2) {
+      for (int64_t g = 0; g < groups; ++g)
+        for (int64_t t = 0; t < group; ++t)
+          dot_group_avx2(packed + g * kRows * n, packed_scales + g * kRows * blocks, xg + t * n, xsg + t * blocks, n,
+                         yg + t * y_stride + g * kRows);
       continue;
     }
 #endif
