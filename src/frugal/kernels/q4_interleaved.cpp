@@ -1,15 +1,19 @@
 #include "frugal/kernels/q4_interleaved.h"
 
 #include <algorithm>
-#include <cstdint>
-#include <cstring>
 
 #include "frugal/core/error.h"
+#include "frugal/kernels/interleaved_rows.h"
 #include "frugal/kernels/q4.h"
 #include "frugal/kernels/simd_math.h"
 
 namespace frugal {
 namespace {
+
+using interleaved::input_dword;
+#if defined(__x86_64__)
+using interleaved::prefetch_ahead;
+#endif
 
 constexpr int kRows = kQ4InterleavedRows;
 constexpr int64_t kGroupBlockBytes = kRows * kQ4Block / 2;  // 256
@@ -47,16 +51,6 @@ void dot_portable(const uint8_t* packed, const float* packed_scales, int64_t gro
 #if defined(__x86_64__)
 #define FRUGAL_AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
 
-inline int32_t input_dword(const int8_t* block, int k) {
-  int32_t d;
-  std::memcpy(&d, block + 4 * k, sizeof d);
-  return d;
-}
-
-// With one input the weights stream from memory: each block asks for the
-// bytes this far ahead in the group stream.
-constexpr int64_t kPrefetchAhead = 2048;
-
 // R groups by T inputs, as q8_interleaved.cpp's kernel, with the codes of
 // each line unpacked once per group for all T inputs.
 template <int R, int T>
@@ -69,17 +63,10 @@ FRUGAL_AVX512_VNNI void dot_groups_avx512(const uint8_t* packed, const float* pa
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < blocks; ++b) {
-    if (end != nullptr) {
-      for (int r = 0; r < R; ++r) {
-        const uint8_t* ahead = packed + (r * blocks + b) * kGroupBlockBytes + kPrefetchAhead;
-        for (int q = 0; q < kGroupBlockBytes / 64 && ahead + 64 * q < end; ++q)
-          _mm_prefetch(reinterpret_cast<const char*>(ahead + 64 * q), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(packed_scales) +
-                                                   ((r * blocks + b) * kRows + kPrefetchAhead / (kQ4Block / 2)) *
-                                                       sizeof(float)),
-                     _MM_HINT_T0);
-      }
-    }
+    if (end != nullptr)
+      for (int r = 0; r < R; ++r)
+        prefetch_ahead(packed + (r * blocks + b) * kGroupBlockBytes, kGroupBlockBytes, end,
+                       packed_scales + (r * blocks + b) * kRows);
     __m512i dot[R][T];
     for (int t = 0; t < T; ++t) {
       const __m512i offset = _mm512_set1_epi32(-8 * x_sums[t * blocks + b]);
@@ -94,7 +81,8 @@ FRUGAL_AVX512_VNNI void dot_groups_avx512(const uint8_t* packed, const float* pa
       }
       for (int t = 0; t < T; ++t) {
         const int8_t* xb = x + t * n + b * kQ4Block;
-        const __m512i x_low = _mm512_set1_epi32(input_dword(xb, q)), x_high = _mm512_set1_epi32(input_dword(xb, q + 4));
+        const __m512i x_low = _mm512_set1_epi32(input_dword(xb, q));
+        const __m512i x_high = _mm512_set1_epi32(input_dword(xb, q + 4));
         for (int r = 0; r < R; ++r)
           dot[r][t] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(dot[r][t], low[r], x_low), high[r], x_high);
       }
@@ -123,7 +111,8 @@ FRUGAL_AVX2 void dot_group_avx2(const uint8_t* packed, const float* packed_scale
     __m256i dot[2];
     for (int h = 0; h < 2; ++h) dot[h] = _mm256_set1_epi32(-8 * x_sums[b]);
     for (int q = 0; q < 4; ++q) {
-      const __m256i x_low = _mm256_set1_epi32(input_dword(xb, q)), x_high = _mm256_set1_epi32(input_dword(xb, q + 4));
+      const __m256i x_low = _mm256_set1_epi32(input_dword(xb, q));
+      const __m256i x_high = _mm256_set1_epi32(input_dword(xb, q + 4));
       for (int h = 0; h < 2; ++h) {
         const __m256i line =
             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(packed + b * kGroupBlockBytes + 64 * q + 32 * h));

@@ -1,15 +1,19 @@
 #include "frugal/kernels/q8_interleaved.h"
 
 #include <algorithm>
-#include <cstdint>
-#include <cstring>
 
 #include "frugal/core/error.h"
+#include "frugal/kernels/interleaved_rows.h"
 #include "frugal/kernels/q8.h"
 #include "frugal/kernels/simd_math.h"
 
 namespace frugal {
 namespace {
+
+using interleaved::input_dword;
+#if defined(__x86_64__)
+using interleaved::prefetch_ahead;
+#endif
 
 constexpr int kRows = kQ8InterleavedRows;
 constexpr int64_t kGroupBlockBytes = kRows * kQ8Block;  // 512
@@ -43,22 +47,12 @@ void dot_portable(const uint8_t* packed, const float* packed_scales, int64_t gro
 #if defined(__x86_64__)
 #define FRUGAL_AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
 
-// The input's dword k of block b, as vpbroadcastd from memory wants it.
-inline int32_t input_dword(const int8_t* block, int k) {
-  int32_t d;
-  std::memcpy(&d, block + 4 * k, sizeof d);
-  return d;
-}
-
 // R groups of 16 rows by T inputs. Per block: 8 vpdpbusd per group and
 // input, each the group's dword k (16 rows, one lane each) against the
 // input's dword k broadcast; the int32 sums start at -128 times the input
 // block's sum (the codes' offset), then one conversion and one FMA.
-// `end` (may be null): with one input the weights stream from memory, one
-// group after the other, and each block asks for the bytes kPrefetchAhead
-// further on (until `end`), which the hardware prefetchers reach too late.
-constexpr int64_t kPrefetchAhead = 2048;
-
+// `end` (may be null): with one input, the end of the weight stream, whose
+// next bytes each block asks for (interleaved_rows.h).
 template <int R, int T>
 FRUGAL_AVX512_VNNI void dot_groups_avx512(const uint8_t* packed, const float* packed_scales, const int8_t* x,
                                           const float* x_scales, const int32_t* x_sums, int64_t n, float* y,
@@ -68,18 +62,10 @@ FRUGAL_AVX512_VNNI void dot_groups_avx512(const uint8_t* packed, const float* pa
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < blocks; ++b) {
-    if (end != nullptr) {
-      for (int r = 0; r < R; ++r) {
-        const uint8_t* ahead = packed + (r * blocks + b) * kGroupBlockBytes + kPrefetchAhead;
-        for (int q = 0; q < kGroupBlockBytes / 64 && ahead + 64 * q < end; ++q)
-          _mm_prefetch(reinterpret_cast<const char*>(ahead + 64 * q), _MM_HINT_T0);
-        // The scales' stream, as far ahead in blocks (a hint: past the end it is dropped).
-        _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(packed_scales) +
-                                                   ((r * blocks + b) * kRows + kPrefetchAhead / kQ8Block) *
-                                                       sizeof(float)),
-                     _MM_HINT_T0);
-      }
-    }
+    if (end != nullptr)
+      for (int r = 0; r < R; ++r)
+        prefetch_ahead(packed + (r * blocks + b) * kGroupBlockBytes, kGroupBlockBytes, end,
+                       packed_scales + (r * blocks + b) * kRows);
     __m512i dot[R][T];
     for (int t = 0; t < T; ++t) {
       const __m512i offset = _mm512_set1_epi32(-128 * x_sums[t * blocks + b]);
