@@ -1,7 +1,8 @@
 #pragma once
 // What the 16-row interleaved Q8 and Q4 kernels share (q8_interleaved.h,
-// q4_interleaved.h): reading the input a dword at a time, and the prefetch of
-// a one-input product's weight stream.
+// q4_interleaved.h): inputs taken in groups of up to 4, read a dword at a
+// time, and the prefetch of a one-input product's weight stream.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -16,6 +17,37 @@ inline int32_t input_dword(const int8_t* block, int k) {
   int32_t d;
   std::memcpy(&d, block + 4 * k, sizeof d);
   return d;
+}
+
+// Inputs [t0, t0 + count) of a product: their codes, scales and block sums,
+// and where their outputs go.
+struct InputGroup {
+  const int8_t* x;
+  const float* scales;
+  const int32_t* sums;
+  float* y;
+  int64_t count;
+};
+
+// Calls run(group) for the inputs in groups of up to 4 (the kernels keep a
+// group's accumulators in registers).
+template <typename Run>
+void for_input_groups(const int8_t* x, const float* x_scales, const int32_t* x_sums, int64_t inputs, int64_t n,
+                      int64_t blocks, float* y, int64_t y_stride, Run&& run) {
+  for (int64_t t0 = 0; t0 < inputs; t0 += 4)
+    run(InputGroup{x + t0 * n, x_scales + t0 * blocks, x_sums + t0 * blocks, y + t0 * y_stride,
+                   std::min<int64_t>(4, inputs - t0)});
+}
+
+// Calls kernel.template operator()<T>() with T = count (1 to 4).
+template <typename Kernel>
+void with_input_count(int64_t count, Kernel&& kernel) {
+  switch (count) {
+    case 1: kernel.template operator()<1>(); break;
+    case 2: kernel.template operator()<2>(); break;
+    case 3: kernel.template operator()<3>(); break;
+    default: kernel.template operator()<4>(); break;
+  }
 }
 
 #if defined(__x86_64__)

@@ -1,7 +1,5 @@
 #include "frugal/kernels/q4_interleaved.h"
 
-#include <algorithm>
-
 #include "frugal/core/error.h"
 #include "frugal/kernels/interleaved_rows.h"
 #include "frugal/kernels/q4.h"
@@ -186,33 +184,26 @@ void dot_q4_interleaved_at(SimdLevel level, const uint8_t* packed, const float* 
                            const int8_t* x, const float* x_scales, const int32_t* x_sums, int64_t inputs, int64_t n,
                            float* y, int64_t y_stride) {
   const int64_t blocks = n / kQ4Block;
-  for (int64_t t0 = 0; t0 < inputs; t0 += 4) {
-    const int64_t group = std::min<int64_t>(4, inputs - t0);
-    const int8_t* xg = x + t0 * n;
-    const float* xsg = x_scales + t0 * blocks;
-    const int32_t* sg = x_sums + t0 * blocks;
-    float* yg = y + t0 * y_stride;
+  using interleaved::InputGroup;
+  interleaved::for_input_groups(x, x_scales, x_sums, inputs, n, blocks, y, y_stride, [&](const InputGroup& in) {
 #if defined(__x86_64__)
     if (level == SimdLevel::Avx512 && cpu_features().avx512_vnni) {
-      switch (group) {
-        case 1: dot_avx512<1>(packed, packed_scales, groups, xg, xsg, sg, n, yg, y_stride); break;
-        case 2: dot_avx512<2>(packed, packed_scales, groups, xg, xsg, sg, n, yg, y_stride); break;
-        case 3: dot_avx512<3>(packed, packed_scales, groups, xg, xsg, sg, n, yg, y_stride); break;
-        default: dot_avx512<4>(packed, packed_scales, groups, xg, xsg, sg, n, yg, y_stride); break;
-      }
-      continue;
+      interleaved::with_input_count(in.count, [&]<int T>() {
+        dot_avx512<T>(packed, packed_scales, groups, in.x, in.scales, in.sums, n, in.y, y_stride);
+      });
+      return;
     }
     if (level >= SimdLevel::Avx2) {
       for (int64_t g = 0; g < groups; ++g)
-        for (int64_t t = 0; t < group; ++t)
-          dot_group_avx2(packed + g * kRows * n / 2, packed_scales + g * kRows * blocks, xg + t * n, xsg + t * blocks,
-                         sg + t * blocks, n, yg + t * y_stride + g * kRows);
-      continue;
+        for (int64_t t = 0; t < in.count; ++t)
+          dot_group_avx2(packed + g * kRows * n / 2, packed_scales + g * kRows * blocks, in.x + t * n,
+                         in.scales + t * blocks, in.sums + t * blocks, n, in.y + t * y_stride + g * kRows);
+      return;
     }
 #endif
     (void)level;
-    dot_portable(packed, packed_scales, groups, xg, xsg, sg, group, n, yg, y_stride);
-  }
+    dot_portable(packed, packed_scales, groups, in.x, in.scales, in.sums, in.count, n, in.y, y_stride);
+  });
 }
 
 void dot_q4_interleaved(const uint8_t* packed, const float* packed_scales, int64_t groups, const int8_t* x,

@@ -1,7 +1,5 @@
 #include "frugal/kernels/q8_interleaved.h"
 
-#include <algorithm>
-
 #include "frugal/core/error.h"
 #include "frugal/kernels/interleaved_rows.h"
 #include "frugal/kernels/q8.h"
@@ -105,8 +103,8 @@ FRUGAL_AVX2 void dot_group_avx2(const uint8_t* packed, const float* packed_scale
     for (int k = 0; k < kQ8Block / 4; ++k) {
       const __m256i xk = _mm256_set1_epi32(input_dword(x + b * kQ8Block, k));
       for (int h = 0; h < 2; ++h) {
-        const __m256i w = _mm256_xor_si256(
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(packed + b * kGroupBlockBytes + 64 * k + 32 * h)), offset);
+        const uint8_t* half = packed + b * kGroupBlockBytes + 64 * k + 32 * h;  // dword k of rows 8h .. 8h+7
+        const __m256i w = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(half)), offset);
         const __m256i pairs = _mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(xk, w));
         dot[h] = _mm256_add_epi32(dot[h], _mm256_madd_epi16(pairs, ones));
       }
@@ -150,7 +148,8 @@ void interleave_q8_rows(const int8_t* codes, const float* scales, int64_t rows, 
       for (int j = 0; j < kRows; ++j) {
         const int8_t* row = codes + (g * kRows + j) * cols + b * kQ8Block;
         for (int k = 0; k < kQ8Block / 4; ++k)
-          for (int m = 0; m < 4; ++m) block[4 * (kRows * k + j) + m] = static_cast<uint8_t>(int32_t{row[4 * k + m]} + 128);
+          for (int m = 0; m < 4; ++m)
+            block[4 * (kRows * k + j) + m] = static_cast<uint8_t>(int32_t{row[4 * k + m]} + 128);
         packed_scales[(g * blocks + b) * kRows + j] = scales[(g * kRows + j) * blocks + b];
       }
     }
@@ -187,33 +186,26 @@ void dot_q8_interleaved_at(SimdLevel level, const uint8_t* packed, const float* 
                            const int8_t* x, const float* x_scales, const int32_t* x_sums, int64_t inputs, int64_t n,
                            float* y, int64_t y_stride) {
   const int64_t blocks = n / kQ8Block;
-  for (int64_t t0 = 0; t0 < inputs; t0 += 4) {
-    const int64_t group = std::min<int64_t>(4, inputs - t0);
-    const int8_t* xg = x + t0 * n;
-    const float* xsg = x_scales + t0 * blocks;
-    const int32_t* sg = x_sums + t0 * blocks;
-    float* yg = y + t0 * y_stride;
+  using interleaved::InputGroup;
+  interleaved::for_input_groups(x, x_scales, x_sums, inputs, n, blocks, y, y_stride, [&](const InputGroup& in) {
 #if defined(__x86_64__)
     if (level == SimdLevel::Avx512 && cpu_features().avx512_vnni) {
-      switch (group) {
-        case 1: dot_avx512<1>(packed, packed_scales, groups, xg, xsg, sg, n, yg, y_stride); break;
-        case 2: dot_avx512<2>(packed, packed_scales, groups, xg, xsg, sg, n, yg, y_stride); break;
-        case 3: dot_avx512<3>(packed, packed_scales, groups, xg, xsg, sg, n, yg, y_stride); break;
-        default: dot_avx512<4>(packed, packed_scales, groups, xg, xsg, sg, n, yg, y_stride); break;
-      }
-      continue;
+      interleaved::with_input_count(in.count, [&]<int T>() {
+        dot_avx512<T>(packed, packed_scales, groups, in.x, in.scales, in.sums, n, in.y, y_stride);
+      });
+      return;
     }
     if (level >= SimdLevel::Avx2) {
       for (int64_t g = 0; g < groups; ++g)
-        for (int64_t t = 0; t < group; ++t)
-          dot_group_avx2(packed + g * kRows * n, packed_scales + g * kRows * blocks, xg + t * n, xsg + t * blocks, n,
-                         yg + t * y_stride + g * kRows);
-      continue;
+        for (int64_t t = 0; t < in.count; ++t)
+          dot_group_avx2(packed + g * kRows * n, packed_scales + g * kRows * blocks, in.x + t * n,
+                         in.scales + t * blocks, n, in.y + t * y_stride + g * kRows);
+      return;
     }
 #endif
     (void)level;
-    dot_portable(packed, packed_scales, groups, xg, xsg, sg, group, n, yg, y_stride);
-  }
+    dot_portable(packed, packed_scales, groups, in.x, in.scales, in.sums, in.count, n, in.y, y_stride);
+  });
 }
 
 void dot_q8_interleaved(const uint8_t* packed, const float* packed_scales, int64_t groups, const int8_t* x,
