@@ -1,5 +1,5 @@
-// frugal bench --model DIR [--weights auto|q8|q4] [--kv-cache f32|bf16|q8] [--prompt 512] [--gen 128]
-//              [--depth 0,4096,16384] [--repeats N] [--threads N] [--json]
+// frugal bench --model DIR [--weights auto|bf16|fp8|q8|q4] [--kv-cache f32|bf16|q8] [--prompt 512]
+//              [--gen 128] [--depth 0,4096,16384] [--repeats N] [--threads N] [--json]
 // Measures, in one run: at each context depth prefill tokens/s, decode
 // tokens/s, the machine's read bandwidth after every run, the decode floor
 // (bytes read per token over the median bandwidth) and the share of it
