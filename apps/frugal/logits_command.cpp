@@ -1,5 +1,6 @@
 // frugal logits --model DIR --inputs INPUTS.json --out OUT.safetensors
-//               [--decode] [--threads N] [--attention naive|absorbed] [--kv-cache f32|bf16|q8] [--trace]
+//               [--decode] [--threads N] [--attention naive|absorbed] [--weights auto|bf16|fp8|q8|q4]
+//               [--kv-cache f32|bf16|q8] [--trace]
 // Stable interface: writes F32 logits.seq{n} [T, V] and, for models with MTP,
 // mtp{k}_logits.seq{n} [T-k, V].
 #include <chrono>
