@@ -51,7 +51,8 @@ TEST(Q4InterleavedTest, EveryCodeAndScaleIsWhereTheLayoutSays) {
 }
 
 TEST(Q4InterleavedTest, EveryLevelGivesTheExactSumsAndTheSameBitsForAnyBatch) {
-  const int64_t rows = 48, cols = 32 * 67, groups = rows / 16, inputs = 9, blocks = cols / 32;
+  // 10 groups and 9 inputs: tiles of 8 groups, then 2 (interleaved_rows.h).
+  const int64_t rows = 160, cols = 32 * 67, groups = rows / 16, inputs = 9, blocks = cols / 32;
   const Codes w = random_codes(rows, cols, 2);
   const std::vector<float> x = test::normal_values(inputs * cols, 3, 2.0f);
   std::vector<int8_t> xq(inputs * cols);

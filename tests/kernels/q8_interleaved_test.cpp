@@ -61,7 +61,8 @@ TEST(Q8InterleavedTest, RowsMustFillWholeGroups) {
 }
 
 TEST(Q8InterleavedTest, EveryLevelGivesTheExactSumsAndTheSameBitsForAnyBatch) {
-  const int64_t rows = 80, cols = 32 * 67, groups = rows / 16, inputs = 9, blocks = cols / 32;
+  // 10 groups and 9 inputs: tiles of 8 groups, then 2 (interleaved_rows.h).
+  const int64_t rows = 160, cols = 32 * 67, groups = rows / 16, inputs = 9, blocks = cols / 32;
   const Packed w = random_matrix(rows, cols, 2), x = random_matrix(inputs, cols, 3);  // x's rows: the inputs
   std::vector<int32_t> sums(inputs * blocks);
   for (int64_t t = 0; t < inputs; ++t) q8_input_sums(x.codes.data() + t * cols, cols, sums.data() + t * blocks);

@@ -1,5 +1,7 @@
 #include "frugal/kernels/q8_interleaved.h"
 
+#include <algorithm>
+
 #include "frugal/core/error.h"
 #include "frugal/kernels/interleaved_rows.h"
 #include "frugal/kernels/q8.h"
@@ -186,6 +188,13 @@ void dot_q8_interleaved_at(SimdLevel level, const uint8_t* packed, const float* 
                            const int8_t* x, const float* x_scales, const int32_t* x_sums, int64_t inputs, int64_t n,
                            float* y, int64_t y_stride) {
   const int64_t blocks = n / kQ8Block;
+  if (inputs > 4 && groups > interleaved::kTileGroups) {
+    for (int64_t g0 = 0; g0 < groups; g0 += interleaved::kTileGroups)
+      dot_q8_interleaved_at(level, packed + g0 * kRows * n, packed_scales + g0 * kRows * blocks,
+                            std::min(interleaved::kTileGroups, groups - g0), x, x_scales, x_sums, inputs, n,
+                            y + g0 * kRows, y_stride);
+    return;
+  }
   using interleaved::InputGroup;
   interleaved::for_input_groups(x, x_scales, x_sums, inputs, n, blocks, y, y_stride, [&](const InputGroup& in) {
 #if defined(__x86_64__)
