@@ -25,11 +25,7 @@ namespace frugal {
 namespace {
 
 std::vector<float> random_values(std::size_t n, float scale, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = normal(rng);
-  return v;
+  return test::normal_values(n, seed, scale);
 }
 
 Parameter make_param(const std::string& name, std::vector<int64_t> shape, float scale, uint32_t seed) {

@@ -45,21 +45,30 @@ const QuantisedInputs& quantise_inputs(const float* x, int64_t n, int64_t cols, 
   return in;
 }
 
+// Q8 or Q4 weights with rows interleaved by 16 (q8_interleaved.h,
+// q4_interleaved.h): 16 rows per step, so threads take whole groups.
+using InterleavedProduct = void (*)(const uint8_t*, const float*, int64_t, const int8_t*, const float*,
+                                    const int32_t*, int64_t, int64_t, float*, int64_t);
+
+void linear_interleaved(const float* x, int64_t n, const WeightMatrix& w, float* y, InterleavedProduct product) {
+  const int64_t rows = w.rows, cols = w.cols, group = w.interleaved_rows;
+  const auto group_bytes = static_cast<int64_t>(w.row_bytes()) * group;
+  const QuantisedInputs& in = quantise_inputs(x, n, cols, InputTerms::BlockSums);
+  ThreadPool::global().parallel_for(static_cast<std::size_t>(rows / group), static_cast<std::size_t>(n * group_bytes),
+                                    [&](std::size_t begin, std::size_t end) {
+    const int64_t first = static_cast<int64_t>(begin) * group;
+    product(w.data + static_cast<int64_t>(begin) * group_bytes,
+            w.scales->data() + (w.row_offset + first) * w.scale_cols, static_cast<int64_t>(end - begin),
+            in.codes.data(), in.scales.data(), in.sums.data(), n, cols, y + first, rows);
+  });
+}
+
 // Q8 weights: the inputs are quantised once, then every row is integer dot
 // products per block.
 void linear_q8(const float* x, int64_t n, const WeightMatrix& w, float* y) {
   const int64_t rows = w.rows, cols = w.cols;
-  if (w.interleaved_rows > 0) {  // 16 rows per step; threads take whole groups
-    const QuantisedInputs& in = quantise_inputs(x, n, cols, InputTerms::BlockSums);
-    const int64_t group = w.interleaved_rows;
-    ThreadPool::global().parallel_for(static_cast<std::size_t>(rows / group),
-                                      static_cast<std::size_t>(n * cols * group), [&](std::size_t begin,
-                                                                                      std::size_t end) {
-      const int64_t first = static_cast<int64_t>(begin) * group;
-      dot_q8_interleaved(w.data + first * cols, w.scales->data() + (w.row_offset + first) * w.scale_cols,
-                         static_cast<int64_t>(end - begin), in.codes.data(), in.scales.data(), in.sums.data(), n, cols,
-                         y + first, rows);
-    });
+  if (w.interleaved_rows > 0) {
+    linear_interleaved(x, n, w, y, dot_q8_interleaved);
     return;
   }
   const QuantisedInputs& in = quantise_inputs(x, n, cols, InputTerms::None);
@@ -75,17 +84,8 @@ void linear_q8(const float* x, int64_t n, const WeightMatrix& w, float* y) {
 // Q4 weights: inputs quantised as for Q8, plus each block's offset term.
 void linear_q4(const float* x, int64_t n, const WeightMatrix& w, float* y) {
   const int64_t rows = w.rows, cols = w.cols;
-  if (w.interleaved_rows > 0) {  // 16 rows per step; threads take whole groups
-    const QuantisedInputs& in = quantise_inputs(x, n, cols, InputTerms::BlockSums);
-    const int64_t group = w.interleaved_rows;
-    ThreadPool::global().parallel_for(static_cast<std::size_t>(rows / group),
-                                      static_cast<std::size_t>(n * cols * group / 2), [&](std::size_t begin,
-                                                                                          std::size_t end) {
-      const int64_t first = static_cast<int64_t>(begin) * group;
-      dot_q4_interleaved(w.data + first * (cols / 2), w.scales->data() + (w.row_offset + first) * w.scale_cols,
-                         static_cast<int64_t>(end - begin), in.codes.data(), in.scales.data(), in.sums.data(), n, cols,
-                         y + first, rows);
-    });
+  if (w.interleaved_rows > 0) {
+    linear_interleaved(x, n, w, y, dot_q4_interleaved);
     return;
   }
   const QuantisedInputs& in = quantise_inputs(x, n, cols, InputTerms::Q4Offsets);
