@@ -1,6 +1,7 @@
 // Micro-benchmarks of the inference kernels on one thread, at DeepSeek-V2-Lite's
-// shapes: the absorbed attention over a long latent cache (8 heads, one
-// thread's share of 16), and the Q8 / Q4 products of one expert matrix for a
+// shapes: the absorbed attention over a long latent cache (float and BF16
+// rows: 8 heads, one thread's share of 16; q8 tiles: 16 heads over a
+// thread's share of the positions), and the Q8 / Q4 products of one expert matrix for a
 // decoded token and for prefill's token groups. Counters report multiply-adds
 // per second, to set against the machine's peak (docs/performance.md).
 #include <benchmark/benchmark.h>
@@ -10,6 +11,7 @@
 
 #include "frugal/core/dtype.h"
 #include "frugal/kernels/latent_attention.h"
+#include "frugal/kernels/latent_attention_q8.h"
 #include "frugal/kernels/q4.h"
 #include "frugal/kernels/q4_interleaved.h"
 #include "frugal/kernels/weight_matrix.h"
@@ -27,11 +29,11 @@ std::vector<float> normal_values(std::size_t n, uint32_t seed) {
   return v;
 }
 
-// Arguments: positions, cache dtype (0 f32, 1 bf16, 2 q8).
+// Arguments: positions, cache dtype (0 f32, 1 bf16).
 void BM_LatentAttention(benchmark::State& state) {
   const int heads = 8;
   const int64_t positions = state.range(0), r = 512, dr = 64;
-  const DType dtype = state.range(1) == 0 ? DType::F32 : (state.range(1) == 1 ? DType::BF16 : DType::I8);
+  const DType dtype = state.range(1) == 0 ? DType::F32 : DType::BF16;
   const std::vector<float> q = normal_values(heads * (r + dr), 1), rows = normal_values(positions * (r + dr), 2);
   std::vector<float> latents(positions * r), keys(positions * dr);
   for (int64_t t = 0; t < positions; ++t) {
@@ -41,10 +43,6 @@ void BM_LatentAttention(benchmark::State& state) {
   std::vector<uint16_t> latents_bf16(latents.size()), keys_bf16(keys.size());
   for (std::size_t i = 0; i < latents.size(); ++i) latents_bf16[i] = f32_to_bf16(latents[i]);
   for (std::size_t i = 0; i < keys.size(); ++i) keys_bf16[i] = f32_to_bf16(keys[i]);
-  std::vector<int8_t> latents_q8(latents.size()), keys_q8(keys.size());
-  std::vector<float> latent_scales(positions * r / 32), key_scales(positions * dr / 32);
-  quantize_q8(latents.data(), positions * r, latents_q8.data(), latent_scales.data());
-  quantize_q8(keys.data(), positions * dr, keys_q8.data(), key_scales.data());
 
   std::vector<float> scratch(heads * positions), out(heads * r);
   LatentAttentionArgs a;
@@ -57,14 +55,8 @@ void BM_LatentAttention(benchmark::State& state) {
   a.q_rope = q.data() + heads * r;
   a.q_rope_stride = dr;
   a.rows_dtype = dtype;
-  a.latents = dtype == DType::F32 ? static_cast<const void*>(latents.data())
-                                  : (dtype == DType::BF16 ? static_cast<const void*>(latents_bf16.data())
-                                                          : static_cast<const void*>(latents_q8.data()));
-  a.rope_keys = dtype == DType::F32 ? static_cast<const void*>(keys.data())
-                                    : (dtype == DType::BF16 ? static_cast<const void*>(keys_bf16.data())
-                                                            : static_cast<const void*>(keys_q8.data()));
-  a.latent_scales = latent_scales.data();
-  a.rope_scales = key_scales.data();
+  a.latents = dtype == DType::F32 ? static_cast<const void*>(latents.data()) : static_cast<const void*>(latents_bf16.data());
+  a.rope_keys = dtype == DType::F32 ? static_cast<const void*>(keys.data()) : static_cast<const void*>(keys_bf16.data());
   a.scratch = scratch.data();
   a.out = out.data();
   for (auto _ : state) {
@@ -74,7 +66,40 @@ void BM_LatentAttention(benchmark::State& state) {
   const double macs = static_cast<double>(heads) * positions * (r + dr + r);
   state.counters["GMAC/s"] = benchmark::Counter(macs * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_LatentAttention)->ArgsProduct({{4096, 16384}, {0, 1, 2}})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LatentAttention)->ArgsProduct({{4096, 16384}, {0, 1}})->Unit(benchmark::kMillisecond);
+
+// The int8 attention over the q8 cache: all 16 heads over one thread's
+// share of the positions (decode splits positions between threads).
+void BM_LatentAttentionQ8(benchmark::State& state) {
+  const int heads = 16, r = 512, dr = 64;
+  const int64_t positions = state.range(0);
+  const LatentTileLayout layout(r, dr);
+  std::vector<uint8_t> tiles(LatentTileLayout::tiles_for(positions) * layout.tile_bytes());
+  const std::vector<float> q = normal_values(heads * (r + dr), 1), rows = normal_values(positions * (r + dr), 2);
+  for (int64_t t = 0; t < positions; ++t)
+    store_latent_q8(layout, tiles.data() + t / 16 * layout.tile_bytes(), static_cast<int>(t % 16),
+                    rows.data() + t * (r + dr), rows.data() + t * (r + dr) + r);
+  LatentAttentionQ8Args a;
+  a.heads = heads;
+  a.positions = positions;
+  a.scale = 0.07f;
+  a.q_latent = q.data();
+  a.q_latent_stride = r;
+  a.q_rope = q.data() + heads * r;
+  a.q_rope_stride = dr;
+  a.layout = layout;
+  a.tiles = tiles.data();
+  std::vector<float> out(heads * r);
+  for (auto _ : state) {
+    latent_attention_q8(a, out.data(), r);
+    benchmark::DoNotOptimize(out.data());
+  }
+  const double macs = static_cast<double>(heads) * positions * (r + dr + r);
+  state.counters["GMAC/s"] = benchmark::Counter(macs * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(tiles.size()) * 1e-9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_LatentAttentionQ8)->Arg(1024)->Arg(8192)->Unit(benchmark::kMillisecond);
 
 // One expert's up projection, 1408 x 2048, times `inputs` tokens.
 void BM_Q8Product(benchmark::State& state) {

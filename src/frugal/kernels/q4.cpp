@@ -55,7 +55,6 @@ float dot_q4_portable(const uint8_t* w, const float* ws, const int8_t* x, const 
 }
 
 #if defined(__x86_64__)
-#define FRUGAL_AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
 
 // 4 consecutive scales spread over two vectors: lanes 0-7 scale 0, 8-15 scale
 // 1 (first), and 2, 3 (second): the lanes vpdpbusd fills per block.

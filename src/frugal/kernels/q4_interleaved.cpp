@@ -49,7 +49,6 @@ void dot_portable(const uint8_t* packed, const float* packed_scales, int64_t gro
 }
 
 #if defined(__x86_64__)
-#define FRUGAL_AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
 
 // R groups by T inputs, as q8_interleaved.cpp's kernel, with the codes of
 // each line unpacked once per group for all T inputs.

@@ -60,7 +60,6 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) float dot_q8_avx
   return total;
 }
 
-#define FRUGAL_AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
 
 // Blocks b and b+1's scale products, block b in lanes 0-7 and b+1 in 8-15.
 FRUGAL_AVX512_VNNI inline __m512 pair_scales(const float* scales) {

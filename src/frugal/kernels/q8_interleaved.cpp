@@ -45,7 +45,6 @@ void dot_portable(const uint8_t* packed, const float* packed_scales, int64_t gro
 }
 
 #if defined(__x86_64__)
-#define FRUGAL_AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
 
 // R groups of 16 rows by T inputs. Per block: 8 vpdpbusd per group and
 // input, each the group's dword k (16 rows, one lane each) against the

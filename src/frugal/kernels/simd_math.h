@@ -7,6 +7,7 @@
 
 #if defined(__x86_64__)
 #define FRUGAL_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+#define FRUGAL_AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
 #define FRUGAL_AVX2 __attribute__((target("avx2,fma")))
 
 namespace frugal {
