@@ -137,7 +137,9 @@ TEST(WeightFormatAccuracyTest, QuantisedWeightsKeepTheTrainedModelsChoices) {
     EXPECT_LT(a.mean_kl(), format == WeightFormat::Q8 ? 5e-3 : 2e-2) << to_string(format);
     if (format == WeightFormat::Q8) q8_kl = a.mean_kl();
     // Fewer bits, further from float32.
-    if (format == WeightFormat::Q4) EXPECT_GT(a.mean_kl(), q8_kl);
+    if (format == WeightFormat::Q4) {
+      EXPECT_GT(a.mean_kl(), q8_kl);
+    }
   }
 }
 

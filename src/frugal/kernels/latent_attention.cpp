@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <type_traits>
 #include <vector>
 
 #include "frugal/core/error.h"
@@ -13,21 +12,10 @@
 namespace frugal {
 namespace {
 
-constexpr int64_t kScaleBlock = 32;  // values per scale in I8 rows
-inline int64_t scale_blocks(int64_t width) { return (width + kScaleBlock - 1) / kScaleBlock; }
-
-// Row t of cached rows as float32: BF16 widened exactly, I8 codes times
-// their block's scale.
-void decode_cached_row(DType dtype, const void* rows, const float* scales, int64_t t, int64_t stride, int64_t width,
-                       float* out) {
+// Row t of cached rows as float32 (BF16 widened exactly).
+void decode_cached_row(DType dtype, const void* rows, int64_t t, int64_t stride, int64_t width, float* out) {
   const uint8_t* row = static_cast<const uint8_t*>(rows) + static_cast<std::size_t>(t * stride) * dtype_size(dtype);
-  if (dtype != DType::I8) {
-    decode_to_f32(dtype, row, static_cast<std::size_t>(width), out);
-    return;
-  }
-  const float* row_scales = scales + t * scale_blocks(width);
-  for (int64_t i = 0; i < width; ++i)
-    out[i] = static_cast<float>(static_cast<int8_t>(row[i])) * row_scales[i / kScaleBlock];
+  decode_to_f32(dtype, row, static_cast<std::size_t>(width), out);
 }
 
 void latent_attention_portable(const LatentAttentionArgs& a) {
@@ -35,9 +23,9 @@ void latent_attention_portable(const LatentAttentionArgs& a) {
   std::vector<float> latents(static_cast<std::size_t>(T * r)), keys(static_cast<std::size_t>(T * dr));
   std::vector<float> values(static_cast<std::size_t>(T * dv));
   for (int64_t t = 0; t < T; ++t) {
-    decode_cached_row(a.rows_dtype, a.latents, a.latent_scales, t, a.latent_row_stride, r, latents.data() + t * r);
-    decode_cached_row(a.rows_dtype, a.rope_keys, a.rope_scales, t, a.rope_row_stride, dr, keys.data() + t * dr);
-    decode_cached_row(a.rows_dtype, a.values, a.value_scales, t, a.value_row_stride, dv, values.data() + t * dv);
+    decode_cached_row(a.rows_dtype, a.latents, t, a.latent_row_stride, r, latents.data() + t * r);
+    decode_cached_row(a.rows_dtype, a.rope_keys, t, a.rope_row_stride, dr, keys.data() + t * dr);
+    decode_cached_row(a.rows_dtype, a.values, t, a.value_row_stride, dv, values.data() + t * dv);
   }
   for (int h = 0; h < a.heads; ++h) {
     const float* q_latent = a.q_latent + h * a.q_latent_stride;
@@ -74,25 +62,11 @@ constexpr int kMaxGroup = 4;  // heads per pass: 4 accumulators per row chunk
 // Scores of a tile: scratch[h * tile_stride + (t - t0)].
 inline int64_t tile_stride(const LatentAttentionArgs& a) { return std::min(a.positions, kTilePositions); }
 
-// The scale of the I8 block holding value i of row t (null for other rows).
-template <typename Row>
-inline const float* block_scale(const float* scales, int64_t t, int64_t width, int64_t i) {
-  if constexpr (std::is_same_v<Row, int8_t>) {
-    return scales + t * scale_blocks(width) + i / kScaleBlock;
-  } else {
-    return nullptr;
-  }
-}
-
-// 16 cached values (lanes past the mask read as 0) as float32: Row is float,
-// uint16_t for BF16 bits (widened exactly), or int8_t codes times the scale
-// of their block (16 values never straddle two blocks of 32).
-FRUGAL_AVX512 inline __m512 load_row(const float* p, __mmask16 m, const float*) { return _mm512_maskz_loadu_ps(m, p); }
-FRUGAL_AVX512 inline __m512 load_row(const uint16_t* p, __mmask16 m, const float*) {
+// 16 cached values (lanes past the mask read as 0) as float32: Row is float
+// or uint16_t for BF16 bits (widened exactly).
+FRUGAL_AVX512 inline __m512 load_row(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+FRUGAL_AVX512 inline __m512 load_row(const uint16_t* p, __mmask16 m) {
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
-}
-FRUGAL_AVX512 inline __m512 load_row(const int8_t* p, __mmask16 m, const float* scale) {
-  return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, p))), _mm512_set1_ps(*scale));
 }
 
 constexpr int64_t kPrefetchRows = 8;
@@ -114,14 +88,14 @@ FRUGAL_AVX512 void scores_avx512(const LatentAttentionArgs& a, int h0, int64_t t
       _mm_prefetch(ahead + byte, _MM_HINT_T0);
     for (int64_t i = 0; i < r; i += 16) {
       const __mmask16 m = lanes_left(r - i);
-      const __m512 x = load_row(latent + i, m, block_scale<Row>(a.latent_scales, t, r, i));
+      const __m512 x = load_row(latent + i, m);
       for (int j = 0; j < H; ++j)
         acc[j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a.q_latent + (h0 + j) * a.q_latent_stride + i), x, acc[j]);
     }
     const Row* key = rope_keys + t * a.rope_row_stride;
     for (int64_t i = 0; i < dr; i += 16) {
       const __mmask16 m = lanes_left(dr - i);
-      const __m512 x = load_row(key + i, m, block_scale<Row>(a.rope_scales, t, dr, i));
+      const __m512 x = load_row(key + i, m);
       for (int j = 0; j < H; ++j)
         acc[j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a.q_rope + (h0 + j) * a.q_rope_stride + i), x, acc[j]);
     }
@@ -140,7 +114,6 @@ FRUGAL_AVX512 void scores_resident_avx512(const LatentAttentionArgs& a, int h0, 
   const int latent_vectors = static_cast<int>((r + 15) / 16);
   const Row* base[C];  // vector c of position t at base[c] + t * stride[c]
   int64_t stride[C], offset[C], width[C];
-  const float* scales[C];
   __mmask16 mask[C];
   __m512 q[H][C];
   for (int c = 0; c < C; ++c) {
@@ -149,7 +122,6 @@ FRUGAL_AVX512 void scores_resident_avx512(const LatentAttentionArgs& a, int h0, 
     width[c] = latent ? r : a.rope_dim;
     base[c] = static_cast<const Row*>(latent ? a.latents : a.rope_keys) + offset[c];
     stride[c] = latent ? a.latent_row_stride : a.rope_row_stride;
-    scales[c] = latent ? a.latent_scales : a.rope_scales;
     mask[c] = lanes_left(width[c] - offset[c]);
     for (int j = 0; j < H; ++j)
       q[j][c] = _mm512_maskz_loadu_ps(mask[c], latent ? a.q_latent + (h0 + j) * a.q_latent_stride + offset[c]
@@ -160,7 +132,7 @@ FRUGAL_AVX512 void scores_resident_avx512(const LatentAttentionArgs& a, int h0, 
     for (int j = 0; j < kMaxGroup; ++j) acc[j] = _mm512_setzero_ps();
     for (int c = 0; c < C; ++c) {
       const __m512 x =
-          load_row(base[c] + t * stride[c], mask[c], block_scale<Row>(scales[c], t, width[c], offset[c]));
+          load_row(base[c] + t * stride[c], mask[c]);
       for (int j = 0; j < H; ++j) acc[j] = _mm512_fmadd_ps(q[j][c], x, acc[j]);
     }
     float sums[kMaxGroup];
@@ -228,7 +200,7 @@ FRUGAL_AVX512 void weighted_sum_avx512(const LatentAttentionArgs& a, int h0, int
     const Row* value = values + t * a.value_row_stride + i0;
     __m512 x[C];
     for (int k = 0; k < C; ++k)
-      x[k] = load_row(value + 16 * k, m[k], block_scale<Row>(a.value_scales, t, r, i0 + 16 * k));
+      x[k] = load_row(value + 16 * k, m[k]);
     for (int j = 0; j < H; ++j) {
       const __m512 weight = _mm512_set1_ps(a.scratch[(h0 + j) * stride + (t - t0)]);
       for (int k = 0; k < C; ++k) acc[j][k] = _mm512_fmadd_ps(weight, x[k], acc[j][k]);
@@ -296,14 +268,10 @@ FRUGAL_AVX512 void latent_attention_avx512(const LatentAttentionArgs& a) {
 }
 
 // AVX2: 8 cached values as float32, as load_row.
-FRUGAL_AVX2 inline __m256 load_row8(const float* p, const float*) { return _mm256_loadu_ps(p); }
-FRUGAL_AVX2 inline __m256 load_row8(const uint16_t* p, const float*) {
+FRUGAL_AVX2 inline __m256 load_row8(const float* p) { return _mm256_loadu_ps(p); }
+FRUGAL_AVX2 inline __m256 load_row8(const uint16_t* p) {
   return _mm256_castsi256_ps(
       _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))), 16));
-}
-FRUGAL_AVX2 inline __m256 load_row8(const int8_t* p, const float* scale) {
-  return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)))),
-                       _mm256_set1_ps(*scale));
 }
 
 // The lane sums of four vectors, as [sum a, sum b, sum c, sum d].
@@ -326,12 +294,12 @@ FRUGAL_AVX2 void latent_attention_avx2(const LatentAttentionArgs& a) {
     for (int64_t t = 0; t < T; ++t) {
       __m256 acc[kMaxGroup] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
       for (int64_t i = 0; i < r; i += 8) {
-        const __m256 x = load_row8(latents + t * a.latent_row_stride + i, block_scale<Row>(a.latent_scales, t, r, i));
+        const __m256 x = load_row8(latents + t * a.latent_row_stride + i);
         for (int j = 0; j < heads; ++j)
           acc[j] = _mm256_fmadd_ps(_mm256_loadu_ps(a.q_latent + (h0 + j) * a.q_latent_stride + i), x, acc[j]);
       }
       for (int64_t i = 0; i < dr; i += 8) {
-        const __m256 x = load_row8(rope_keys + t * a.rope_row_stride + i, block_scale<Row>(a.rope_scales, t, dr, i));
+        const __m256 x = load_row8(rope_keys + t * a.rope_row_stride + i);
         for (int j = 0; j < heads; ++j)
           acc[j] = _mm256_fmadd_ps(_mm256_loadu_ps(a.q_rope + (h0 + j) * a.q_rope_stride + i), x, acc[j]);
       }
@@ -360,7 +328,7 @@ FRUGAL_AVX2 void latent_attention_avx2(const LatentAttentionArgs& a) {
   }
   for (int64_t t = 0; t < T; ++t)
     for (int64_t i = 0; i < dv; i += 8) {
-      const __m256 x = load_row8(values + t * a.value_row_stride + i, block_scale<Row>(a.value_scales, t, dv, i));
+      const __m256 x = load_row8(values + t * a.value_row_stride + i);
       for (int h = 0; h < a.heads; ++h) {
         float* out = a.out + h * a.out_stride + i;
         _mm256_storeu_ps(out, _mm256_fmadd_ps(_mm256_set1_ps(a.scratch[h * T + t]), x, _mm256_loadu_ps(out)));
@@ -378,16 +346,14 @@ void latent_attention_at(SimdLevel level, const LatentAttentionArgs& packed_or_s
   if (args.rope_row_stride == 0) args.rope_row_stride = args.rope_dim;
   if (args.values == nullptr) {
     args.values = args.latents;
-    args.value_scales = args.latent_scales;
     args.value_dim = args.latent_dim;
     args.value_row_stride = args.latent_row_stride;
   }
   if (args.value_dim == 0) args.value_dim = args.latent_dim;
   if (args.value_row_stride == 0) args.value_row_stride = args.value_dim;
-  if (args.rows_dtype != DType::F32 && args.rows_dtype != DType::BF16 && args.rows_dtype != DType::I8)
-    fail("latent attention: cached rows are f32, bf16 or i8, not ", dtype_name(args.rows_dtype));
-  if (args.rows_dtype == DType::I8 && (!args.latent_scales || !args.rope_scales || !args.value_scales))
-    fail("latent attention: i8 rows need their block scales");
+  if (args.rows_dtype != DType::F32 && args.rows_dtype != DType::BF16)
+    fail("latent attention: cached rows are f32 or bf16, not ", dtype_name(args.rows_dtype),
+         " (q8 caches go through latent_attention_q8)");
   for (int h = 0; args.visible != nullptr && h < args.heads; ++h)
     if (args.visible[h] < 1 || args.visible[h] > args.positions)
       fail("latent attention: head ", h, " sees ", args.visible[h], " of ", args.positions, " positions");
@@ -403,8 +369,6 @@ void latent_attention_at(SimdLevel level, const LatentAttentionArgs& packed_or_s
   if (level == SimdLevel::Avx512) {
     if (args.rows_dtype == DType::BF16) {
       latent_attention_avx512<uint16_t>(args);
-    } else if (args.rows_dtype == DType::I8) {
-      latent_attention_avx512<int8_t>(args);
     } else {
       latent_attention_avx512<float>(args);
     }
@@ -413,8 +377,6 @@ void latent_attention_at(SimdLevel level, const LatentAttentionArgs& packed_or_s
   if (level == SimdLevel::Avx2 && args.latent_dim % 8 == 0 && args.rope_dim % 8 == 0 && args.value_dim % 8 == 0) {
     if (args.rows_dtype == DType::BF16) {
       latent_attention_avx2<uint16_t>(args);
-    } else if (args.rows_dtype == DType::I8) {
-      latent_attention_avx2<int8_t>(args);
     } else {
       latent_attention_avx2<float>(args);
     }

@@ -13,8 +13,8 @@
 // work; the last partial vector is masked. The AVX2 path (widths that are
 // multiples of 8) makes two plain passes; other widths run portable.
 //
-// Rows may be float32, BF16 (widened exactly) or int8 with one float32 scale
-// per block of 32 values of a row (the q8 cache: value = code * scale).
+// Rows may be float32 or BF16 (widened exactly); the q8 cache has its own
+// int8 kernel (latent_attention_q8.h).
 #include <cstdint>
 
 #include "frugal/core/cpu_features.h"
@@ -34,7 +34,7 @@ struct LatentAttentionArgs {
   int64_t q_latent_stride = 0;      // 0: latent_dim (packed)
   const float* q_rope = nullptr;    // head h's rope query at q_rope + h * q_rope_stride
   int64_t q_rope_stride = 0;
-  DType rows_dtype = DType::F32;     // of the cached rows: F32, BF16 or I8
+  DType rows_dtype = DType::F32;     // of the cached rows: F32 or BF16
   const void* latents = nullptr;     // position t's row at latents + t * latent_row_stride
   const void* rope_keys = nullptr;   // position t's row at rope_keys + t * rope_row_stride
   int64_t latent_row_stride = 0;     // 0: latent_dim
@@ -44,12 +44,6 @@ struct LatentAttentionArgs {
   const void* values = nullptr;      // null: latents
   int64_t value_dim = 0;             // 0: latent_dim
   int64_t value_row_stride = 0;      // 0: value_dim (or latent_row_stride when values are the latents)
-  // I8 rows only: row t's scales at *_scales + t * ceil(width / 32), block
-  // b covering values [32 b, 32 b + 32) of the row (values default to the
-  // latents' scales).
-  const float* latent_scales = nullptr;
-  const float* rope_scales = nullptr;
-  const float* value_scales = nullptr;
   // Head h attends to positions [0, visible[h]) only (1 <= visible[h] <=
   // positions); null: every head to all. Lets one call serve several tokens
   // of one head in causal prefill, their queries sharing every row loaded.

@@ -102,6 +102,7 @@ struct Context {
   const LatentAttentionQ8Args& args;
   const QuantizedQueries& queries;
   SpanState& state;
+  int64_t end_tile;  // the span's
 
   const uint8_t* tile(int64_t k) const { return args.tiles + static_cast<std::size_t>(k) * args.layout.tile_bytes(); }
   const float* latent_scales(const uint8_t* t, int b) const {
@@ -190,7 +191,8 @@ FRUGAL_AVX512_VNNI inline void dot_broadcast_unsigned(__m512i& acc, const int32_
 // Scores of one tile for G heads from h0, into scores[h * kChunk + at]
 // (16 of them), masked to -inf from position `valid` on.
 template <int G>
-FRUGAL_AVX512_VNNI void tile_scores(const Context& c, int h0, const uint8_t* tile, int valid, float* scores, int at) {
+FRUGAL_AVX512_VNNI void tile_scores(const Context& c, int h0, const uint8_t* tile, int valid, float* scores, int at,
+                                    const uint8_t* ahead) {
   const LatentTileLayout& l = c.args.layout;
   const QuantizedQueries& q = c.queries;
   // Block sums accumulate in `scores` (in L1), leaving the registers to
@@ -207,6 +209,7 @@ FRUGAL_AVX512_VNNI void tile_scores(const Context& c, int h0, const uint8_t* til
     for (int h = 0; h < G; ++h) acc[h] = _mm512_set1_epi32(-q.offset(h0 + h, b));
     for (int g = q0; g < q1; ++g) {
       const __m512i x = _mm512_loadu_si512(codes + static_cast<std::size_t>(g) * 64);
+      if (ahead != nullptr) _mm_prefetch(reinterpret_cast<const char*>(ahead) + g * 64, _MM_HINT_T0);
       const int32_t* query = q.quad_codes(g) + h0;
 #pragma GCC unroll 16
       for (int h = 0; h < G; ++h) dot_broadcast_signed(acc[h], x, query + h);
@@ -220,6 +223,9 @@ FRUGAL_AVX512_VNNI void tile_scores(const Context& c, int h0, const uint8_t* til
                                               _mm512_loadu_ps(total)));
     }
   }
+  // The tile's scale lines, after its code lines (one per quad).
+  for (std::size_t line = q.quads; ahead != nullptr && line * 64 < l.tile_bytes(); ++line)
+    _mm_prefetch(reinterpret_cast<const char*>(ahead) + line * 64, _MM_HINT_T0);
   const __mmask16 dead = static_cast<__mmask16>(~lanes_left(valid));
 #pragma GCC unroll 16
   for (int h = 0; h < G; ++h) _mm512_mask_storeu_ps(scores + h * kChunk + at, dead, _mm512_set1_ps(-INFINITY));
@@ -323,8 +329,13 @@ FRUGAL_AVX512_VNNI void chunk_group(const Context& c, int h0, int64_t c0, int64_
   float weight_scales[G * kMostLatentBlocks];
   const int64_t k0 = c0 / kTile;
   const int tiles = static_cast<int>((c1 - c0 + kTile - 1) / kTile);
-  for (int k = 0; k < tiles; ++k)
-    tile_scores<G>(c, h0, c.tile(k0 + k), static_cast<int>(c1 - c0) - k * kTile, scores, k * kTile);
+  // The first head group fetches the span's next chunk, line by line as it
+  // reads this one, so that memory streams while the dot products run.
+  for (int k = 0; k < tiles; ++k) {
+    const int64_t next = k0 + k + kChunkTiles;
+    tile_scores<G>(c, h0, c.tile(k0 + k), static_cast<int>(c1 - c0) - k * kTile, scores, k * kTile,
+                   h0 == 0 && next < c.end_tile ? c.tile(next) : nullptr);
+  }
 #pragma GCC unroll 16
   for (int h = 0; h < G; ++h)
     chunk_weights(c, h0 + h, k0, static_cast<int>(c1 - c0), scores + h * kChunk, weights + h, G,
@@ -355,7 +366,7 @@ void latent_attention_q8_span_at(SimdLevel level, const LatentAttentionQ8Args& a
   state.reset(args.heads, l.latent_padded);
   if (begin < end) {
     quantize_queries(args, queries);
-    const Context context{args, queries, state};
+    const Context context{args, queries, state, LatentTileLayout::tiles_for(end)};
 #if defined(__x86_64__)
     const bool vnni = level == SimdLevel::Avx512 && cpu_features().avx512_vnni && l.latent_blocks <= kMostLatentBlocks;
 #else

@@ -23,16 +23,9 @@ std::string kv_cache_dtype_name(DType dtype) {
   }
 }
 
-namespace {
-
-constexpr int kScaleBlock = 32;  // values per q8 scale, as LatentAttentionArgs reads them
-int scale_blocks(int width) { return (width + kScaleBlock - 1) / kScaleBlock; }
-
-}  // namespace
-
 std::size_t kv_bytes_per_position(int latent_dim, int rope_dim, DType dtype) {
-  const std::size_t scales = dtype == DType::I8 ? (scale_blocks(latent_dim) + scale_blocks(rope_dim)) * sizeof(float) : 0;
-  return static_cast<std::size_t>(latent_dim + rope_dim) * dtype_size(dtype) + scales;
+  if (dtype == DType::I8) return LatentTileLayout(latent_dim, rope_dim).bytes_per_position();
+  return static_cast<std::size_t>(latent_dim + rope_dim) * dtype_size(dtype);
 }
 
 KvCache::KvCache(const Config& config, int layers, int64_t capacity, DType dtype)
@@ -44,13 +37,15 @@ KvCache::KvCache(const Config& config, int layers, int64_t capacity, DType dtype
     fail("KV cache capacity of ", capacity, " tokens exceeds the model's max_position_embeddings (",
          config.max_position_embeddings, ")");
   filled_.assign(static_cast<std::size_t>(layers), 0);
+  if (dtype_ == DType::I8) {
+    q8_layout_ = LatentTileLayout(latent_dim_, rope_dim_);
+    q8_layer_bytes_ = static_cast<std::size_t>(LatentTileLayout::tiles_for(capacity)) * q8_layout_.tile_bytes();
+    latent_.assign(static_cast<std::size_t>(layers) * q8_layer_bytes_, 0);
+    return;
+  }
   const auto slots = static_cast<std::size_t>(layers) * static_cast<std::size_t>(capacity);
   latent_.assign(slots * latent_dim_ * dtype_size(dtype_), 0);
   rope_key_.assign(slots * rope_dim_ * dtype_size(dtype_), 0);
-  if (dtype_ == DType::I8) {
-    latent_scales_.assign(slots * scale_blocks(latent_dim_), 0.0f);
-    rope_key_scales_.assign(slots * scale_blocks(rope_dim_), 0.0f);
-  }
 }
 
 void KvCache::reserve(int layer, int64_t first, int64_t n) const {
@@ -70,79 +65,62 @@ std::size_t KvCache::offset(int layer, int64_t position, int width) const {
   return (static_cast<std::size_t>(layer) * capacity_ + position) * width * dtype_size(dtype_);
 }
 
-std::size_t KvCache::scale_offset(int layer, int64_t position, int width) const {
-  return (static_cast<std::size_t>(layer) * capacity_ + position) * scale_blocks(width);
+uint8_t* KvCache::q8_tile(int layer, int64_t position) {
+  return latent_.data() + layer * q8_layer_bytes_ + position / kLatentTilePositions * q8_layout_.tile_bytes();
+}
+
+const uint8_t* KvCache::q8_tiles(int layer) const {
+  return dtype_ == DType::I8 ? latent_.data() + layer * q8_layer_bytes_ : nullptr;
 }
 
 namespace {
 
-// q8: per block of 32 (the last one shorter when the width is not a
-// multiple), scale = max |x| / 127 and codes rounded half away from zero, as
-// Q8 weights are.
-void quantize_blocks(const float* values, int n, int8_t* codes, float* scales) {
-  for (int b = 0; b * kScaleBlock < n; ++b) {
-    const int begin = b * kScaleBlock, end = std::min(n, begin + kScaleBlock);
-    float amax = 0.0f;
-    for (int i = begin; i < end; ++i) amax = std::max(amax, std::fabs(values[i]));
-    scales[b] = amax / 127.0f;
-    const float inverse = amax > 0.0f ? 127.0f / amax : 0.0f;
-    for (int i = begin; i < end; ++i) {
-      const float v = values[i] * inverse;
-      codes[i] = static_cast<int8_t>(v >= 0.0f ? v + 0.5f : v - 0.5f);
-    }
-  }
-}
-
-void store_values(const float* values, int n, DType dtype, uint8_t* out, float* scales) {
+void store_values(const float* values, int n, DType dtype, uint8_t* out) {
   if (dtype == DType::F32) {
     std::memcpy(out, values, n * sizeof(float));
-  } else if (dtype == DType::I8) {
-    quantize_blocks(values, n, reinterpret_cast<int8_t*>(out), scales);
-  } else {
-    for (int i = 0; i < n; ++i) {
-      const uint16_t bits = f32_to_bf16(values[i]);
-      std::memcpy(out + 2 * i, &bits, 2);
-    }
-  }
-}
-
-void load_values(const uint8_t* stored, int n, DType dtype, const float* scales, float* out) {
-  if (dtype != DType::I8) {
-    decode_to_f32(dtype, stored, static_cast<std::size_t>(n), out);
     return;
   }
-  for (int i = 0; i < n; ++i) out[i] = static_cast<float>(static_cast<int8_t>(stored[i])) * scales[i / kScaleBlock];
+  for (int i = 0; i < n; ++i) {
+    const uint16_t bits = f32_to_bf16(values[i]);
+    std::memcpy(out + 2 * i, &bits, 2);
+  }
 }
 
 }  // namespace
 
 void KvCache::store(int layer, int64_t position, const float* latent, const float* rope_key) {
-  const bool q8 = dtype_ == DType::I8;
-  store_values(latent, latent_dim_, dtype_, latent_.data() + offset(layer, position, latent_dim_),
-               q8 ? latent_scales_.data() + scale_offset(layer, position, latent_dim_) : nullptr);
-  store_values(rope_key, rope_dim_, dtype_, rope_key_.data() + offset(layer, position, rope_dim_),
-               q8 ? rope_key_scales_.data() + scale_offset(layer, position, rope_dim_) : nullptr);
+  if (dtype_ == DType::I8) {
+    store_latent_q8(q8_layout_, q8_tile(layer, position), static_cast<int>(position % kLatentTilePositions), latent,
+                    rope_key);
+    return;
+  }
+  store_values(latent, latent_dim_, dtype_, latent_.data() + offset(layer, position, latent_dim_));
+  store_values(rope_key, rope_dim_, dtype_, rope_key_.data() + offset(layer, position, rope_dim_));
 }
 
 void KvCache::load_latent(int layer, int64_t position, float* out) const {
-  load_values(latent_.data() + offset(layer, position, latent_dim_), latent_dim_, dtype_,
-              dtype_ == DType::I8 ? latent_scales_.data() + scale_offset(layer, position, latent_dim_) : nullptr, out);
+  if (dtype_ == DType::I8) {
+    load_latent_q8(q8_layout_, q8_tiles(layer) + position / kLatentTilePositions * q8_layout_.tile_bytes(),
+                   static_cast<int>(position % kLatentTilePositions), out, nullptr);
+    return;
+  }
+  decode_to_f32(dtype_, latent_.data() + offset(layer, position, latent_dim_), static_cast<std::size_t>(latent_dim_), out);
 }
 
 void KvCache::load_rope_key(int layer, int64_t position, float* out) const {
-  load_values(rope_key_.data() + offset(layer, position, rope_dim_), rope_dim_, dtype_,
-              dtype_ == DType::I8 ? rope_key_scales_.data() + scale_offset(layer, position, rope_dim_) : nullptr, out);
+  if (dtype_ == DType::I8) {
+    load_latent_q8(q8_layout_, q8_tiles(layer) + position / kLatentTilePositions * q8_layout_.tile_bytes(),
+                   static_cast<int>(position % kLatentTilePositions), nullptr, out);
+    return;
+  }
+  decode_to_f32(dtype_, rope_key_.data() + offset(layer, position, rope_dim_), static_cast<std::size_t>(rope_dim_), out);
 }
 
-const void* KvCache::latent_rows(int layer) const { return latent_.data() + offset(layer, 0, latent_dim_); }
-const void* KvCache::rope_key_rows(int layer) const { return rope_key_.data() + offset(layer, 0, rope_dim_); }
-
-const float* KvCache::latent_scale_rows(int layer) const {
-  return dtype_ == DType::I8 ? latent_scales_.data() + scale_offset(layer, 0, latent_dim_) : nullptr;
+const void* KvCache::latent_rows(int layer) const {
+  return dtype_ == DType::I8 ? nullptr : latent_.data() + offset(layer, 0, latent_dim_);
 }
-
-const float* KvCache::rope_key_scale_rows(int layer) const {
-  return dtype_ == DType::I8 ? rope_key_scales_.data() + scale_offset(layer, 0, rope_dim_) : nullptr;
+const void* KvCache::rope_key_rows(int layer) const {
+  return dtype_ == DType::I8 ? nullptr : rope_key_.data() + offset(layer, 0, rope_dim_);
 }
 
 void KvCache::fill_random(int64_t n, uint64_t seed) {
@@ -170,7 +148,7 @@ std::size_t KvCache::bytes_per_token() const {
 }
 
 std::size_t KvCache::bytes_allocated() const {
-  return latent_.size() + rope_key_.size() + (latent_scales_.size() + rope_key_scales_.size()) * sizeof(float);
+  return latent_.size() + rope_key_.size();
 }
 
 }  // namespace frugal

@@ -5,13 +5,16 @@
 // H * (dn + dr + dv) for a plain multi-head cache. Memory is allocated once,
 // for the capacity requested when the sequence starts. Values are kept in
 // float32, BF16 (half the bytes; each value rounded to 8 significant bits)
-// or q8 (int8 codes with a float32 scale per 32 values of a row, 1.125 bytes
-// per value); their effect on logits is measured in docs/performance.md.
+// or q8 (int8 codes with a float32 scale per 128 latent values and one for
+// the roped key, in tiles of 16 positions laid out for int8 attention:
+// kernels/latent_tiles_q8.h; 596 bytes per position for V2-Lite and V3);
+// their effect on logits is measured in docs/performance.md.
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "frugal/core/dtype.h"
+#include "frugal/kernels/latent_tiles_q8.h"
 #include "frugal/model/config.h"
 
 namespace frugal {
@@ -19,7 +22,7 @@ namespace frugal {
 // The cache's value type: DType::F32, DType::BF16 or DType::I8 (q8).
 DType parse_kv_cache_dtype(const std::string& name);  // "f32", "bf16", "q8"
 std::string kv_cache_dtype_name(DType dtype);         // and back
-// Bytes one layer holds per cached position (q8: codes and block scales).
+// Bytes one layer holds per cached position (q8: codes and scales).
 std::size_t kv_bytes_per_position(int latent_dim, int rope_dim, DType dtype);
 
 class KvCache {
@@ -52,14 +55,15 @@ class KvCache {
   // Reads them back as float32.
   void load_latent(int layer, int64_t position, float* out) const;
   void load_rope_key(int layer, int64_t position, float* out) const;
-  // A layer's rows from position 0 in the cache's dtype (float, BF16 bits
-  // or int8 codes), for the attention kernel: latent rows of latent_dim
-  // values, rope rows of rope_dim; for q8, their block scales laid out as
-  // LatentAttentionArgs expects (ceil(width / 32) per row), else null.
+  // A layer's rows from position 0 for the attention kernel (F32 and BF16
+  // caches; null for q8): latent rows of latent_dim values, rope rows of
+  // rope_dim.
   const void* latent_rows(int layer) const;
   const void* rope_key_rows(int layer) const;
-  const float* latent_scale_rows(int layer) const;
-  const float* rope_key_scale_rows(int layer) const;
+  // A q8 cache's tiles for a layer from position 0 (null for others), and
+  // their layout.
+  const uint8_t* q8_tiles(int layer) const;
+  const LatentTileLayout& q8_layout() const { return q8_layout_; }
 
   // Bytes held per token across all layers, and in total.
   std::size_t bytes_per_token() const;
@@ -67,17 +71,17 @@ class KvCache {
 
  private:
   std::size_t offset(int layer, int64_t position, int width) const;
-  std::size_t scale_offset(int layer, int64_t position, int width) const;
+  uint8_t* q8_tile(int layer, int64_t position);
 
   int latent_dim_;
   int rope_dim_;
   int64_t capacity_;
   DType dtype_;
   std::vector<int64_t> filled_;
-  std::vector<uint8_t> latent_;    // [layers, capacity, latent_dim] values of dtype_
-  std::vector<uint8_t> rope_key_;  // [layers, capacity, rope_dim]
-  std::vector<float> latent_scales_;    // q8: [layers, capacity, ceil(latent_dim / 32)]
-  std::vector<float> rope_key_scales_;  // q8: [layers, capacity, ceil(rope_dim / 32)]
+  std::vector<uint8_t> latent_;    // [layers, capacity, latent_dim] values of dtype_; q8: [layers, tiles]
+  std::vector<uint8_t> rope_key_;  // [layers, capacity, rope_dim]; empty for q8
+  LatentTileLayout q8_layout_;
+  std::size_t q8_layer_bytes_ = 0;
 };
 
 }  // namespace frugal

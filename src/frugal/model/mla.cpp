@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include "frugal/core/error.h"
 #include "frugal/core/thread_pool.h"
 #include "frugal/kernels/dot.h"
 #include "frugal/kernels/latent_attention.h"
+#include "frugal/kernels/latent_attention_q8.h"
 #include "frugal/kernels/linear.h"
 #include "frugal/kernels/panel_product.h"
 #include "frugal/kernels/ops.h"
@@ -115,9 +117,8 @@ void attend_naive(const Config& config, const MlaWeights& w, const float* q, int
 // Section 4: attention directly over the cached latents; token s sees its
 // own cache up to and including its position. Three passes: every head's
 // queries absorb W_uk (q_latent = q_nope W_uk) for all the tokens at once;
-// each token attends with its heads split into as many jobs as keep the
-// threads busy (one job per token when the batch has a token per thread:
-// the kernel then reads that token's cache once for all heads); every head's
+// each token attends in as many jobs as keep the threads busy (split by
+// heads over float and BF16 rows, by positions over q8 tiles); every head's
 // latent outputs leave through W_uv for all the tokens at once. Latent
 // vectors are laid out head-major [H, n, r], so a head's rows for the batch
 // are contiguous.
@@ -147,18 +148,13 @@ void absorb_queries(const Dims& d, const MlaWeights& w, const float* q, int64_t 
       });
 }
 
-void attend_absorbed(const Config& config, const MlaWeights& w, const float* q, int64_t n,
-                     const CacheSlot* slots, int layer, float* o) {
-  const Dims d(config);
-  const float scale = static_cast<float>(config.softmax_scale());
+// Float and BF16 caches: jobs of a multiple of 4 heads (the kernel's
+// group), enough of them for every thread when the batch is smaller than
+// the pool.
+void attend_cached_rows(const Dims& d, float scale, const float* q, const float* q_latent, int64_t n,
+                        const CacheSlot* slots, int layer, float* o_latent) {
   int64_t longest = 0;
   for (int64_t s = 0; s < n; ++s) longest = std::max(longest, slots[s].position + 1);
-  std::vector<float> q_latent(static_cast<std::size_t>(d.H * n * d.r));
-  std::vector<float> o_latent(static_cast<std::size_t>(d.H * n * d.r));
-  absorb_queries(d, w, q, n, q_latent.data());
-
-  // Jobs of a multiple of 4 heads (the kernel's group), enough of them for
-  // every thread when the batch is smaller than the pool.
   const int64_t threads = ThreadPool::global().num_threads();
   const int64_t jobs_per_token = std::min<int64_t>((d.H + 3) / 4, std::max<int64_t>(1, (threads + n - 1) / n));
   const int64_t heads_per_job = ((d.H + jobs_per_token - 1) / jobs_per_token + 3) / 4 * 4;
@@ -177,21 +173,84 @@ void attend_absorbed(const Config& config, const MlaWeights& w, const float* q, 
           args.latent_dim = d.r;
           args.rope_dim = d.dr;
           args.scale = scale;
-          args.q_latent = q_latent.data() + (h0 * n + s) * d.r;
+          args.q_latent = q_latent + (h0 * n + s) * d.r;
           args.q_latent_stride = n * d.r;
           args.q_rope = q + (s * d.H + h0) * d.qk + d.dn;
           args.q_rope_stride = d.qk;
           args.rows_dtype = cache.dtype();
           args.latents = cache.latent_rows(layer);
           args.rope_keys = cache.rope_key_rows(layer);
-          args.latent_scales = cache.latent_scale_rows(layer);
-          args.rope_scales = cache.rope_key_scale_rows(layer);
           args.scratch = scratch.data();
-          args.out = o_latent.data() + (h0 * n + s) * d.r;
+          args.out = o_latent + (h0 * n + s) * d.r;
           args.out_stride = n * d.r;
           latent_attention(args);
         }
       });
+}
+
+// q8 caches: every head of a token at once (the int8 kernel reads each
+// tile once for all of them), its positions split into spans so that one
+// decoded token keeps every thread busy reading disjoint tiles; the spans'
+// partial softmaxes are merged per token.
+void attend_cached_tiles(const Dims& d, float scale, const float* q, const float* q_latent, int64_t n,
+                         const CacheSlot* slots, int layer, float* o_latent) {
+  constexpr int64_t kLeastSpanTiles = 16;  // 256 positions: merging costs less than a span
+  const int64_t threads = ThreadPool::global().num_threads();
+  const int64_t wanted = std::max<int64_t>(1, (threads + n - 1) / n);
+  std::vector<int64_t> first_job(static_cast<std::size_t>(n + 1), 0);
+  for (int64_t s = 0; s < n; ++s) {
+    const int64_t tiles = LatentTileLayout::tiles_for(slots[s].position + 1);
+    first_job[s + 1] = first_job[s] + std::clamp<int64_t>(tiles / kLeastSpanTiles, 1, wanted);
+  }
+  const int64_t jobs = first_job[n];
+  std::vector<float> maxima(static_cast<std::size_t>(jobs * d.H)), sums(maxima.size());
+  std::vector<float> partial(static_cast<std::size_t>(jobs * d.H * d.r));
+  std::vector<AttentionSpan> spans(static_cast<std::size_t>(jobs));
+  for (int64_t j = 0; j < jobs; ++j)
+    spans[j] = {maxima.data() + j * d.H, sums.data() + j * d.H, partial.data() + j * d.H * d.r};
+  ThreadPool::global().parallel_for(
+      static_cast<std::size_t>(jobs), static_cast<std::size_t>(d.H * (slots[0].position + 1) * (2 * d.r + d.dr)),
+      [&](std::size_t begin, std::size_t end) {
+        for (std::size_t job = begin; job < end; ++job) {
+          const auto j = static_cast<int64_t>(job);
+          const int64_t s = std::upper_bound(first_job.begin(), first_job.end(), j) - first_job.begin() - 1;
+          const KvCache& cache = *slots[s].cache;
+          LatentAttentionQ8Args args;
+          args.heads = static_cast<int>(d.H);
+          args.positions = slots[s].position + 1;
+          args.scale = scale;
+          args.q_latent = q_latent + s * d.r;
+          args.q_latent_stride = n * d.r;
+          args.q_rope = q + s * d.H * d.qk + d.dn;
+          args.q_rope_stride = d.qk;
+          args.layout = cache.q8_layout();
+          args.tiles = cache.q8_tiles(layer);
+          const int64_t count = first_job[s + 1] - first_job[s], k = j - first_job[s];
+          const int64_t tiles = LatentTileLayout::tiles_for(args.positions);
+          latent_attention_q8_span(args, tiles * k / count * kLatentTilePositions,
+                                   tiles * (k + 1) / count * kLatentTilePositions, spans[j]);
+        }
+      });
+  for (int64_t s = 0; s < n; ++s)
+    merge_attention_spans(static_cast<int>(d.H), static_cast<int>(d.r), spans.data() + first_job[s],
+                          static_cast<int>(first_job[s + 1] - first_job[s]), o_latent + s * d.r, n * d.r);
+}
+
+void attend_absorbed(const Config& config, const MlaWeights& w, const float* q, int64_t n,
+                     const CacheSlot* slots, int layer, float* o) {
+  const Dims d(config);
+  const float scale = static_cast<float>(config.softmax_scale());
+  std::vector<float> q_latent(static_cast<std::size_t>(d.H * n * d.r));
+  std::vector<float> o_latent(static_cast<std::size_t>(d.H * n * d.r));
+  absorb_queries(d, w, q, n, q_latent.data());
+  for (int64_t s = 1; s < n; ++s)
+    if (slots[s].cache->dtype() != slots[0].cache->dtype())
+      fail("attention: one batch mixes KV caches of different precisions");
+  if (slots[0].cache->dtype() == DType::I8) {
+    attend_cached_tiles(d, scale, q, q_latent.data(), n, slots, layer, o_latent.data());
+  } else {
+    attend_cached_rows(d, scale, q, q_latent.data(), n, slots, layer, o_latent.data());
+  }
 
   ThreadPool::global().parallel_for(
       static_cast<std::size_t>(d.H), static_cast<std::size_t>(n * d.r * d.dv), [&](std::size_t begin, std::size_t end) {
