@@ -11,7 +11,7 @@ namespace frugal {
 namespace {
 
 constexpr int kTile = kLatentTilePositions;
-constexpr int kChunk = 64;               // positions whose probabilities share a scale
+constexpr int kChunk = 128;              // positions whose probabilities share a scale
 constexpr int kChunkTiles = kChunk / kTile;
 constexpr int kQuadsPerBlock = kLatentScaleBlock / 4;
 constexpr int kMostLatentBlocks = 8;     // the vector path's buffers: latent_dim <= 1024
@@ -260,6 +260,11 @@ FRUGAL_AVX512_VNNI void chunk_values(const Context& c, int h0, int64_t k0, int t
                                      const float* weight_scales) {
   const LatentTileLayout& l = c.args.layout;
   const int blocks = l.latent_blocks;
+  // Local copies: the output stores could otherwise alias them.
+  float* const out = c.state.head_out(h0);
+  const int width = c.state.width;
+  float scales[G * kMostLatentBlocks];
+  std::copy_n(weight_scales, G * blocks, scales);
   for (int cb = 0; cb < l.latent_padded / 16; ++cb) {
     const int b = cb * 16 / kLatentScaleBlock;
     __m512i acc[G];
@@ -277,8 +282,8 @@ FRUGAL_AVX512_VNNI void chunk_values(const Context& c, int h0, int64_t k0, int t
     }
 #pragma GCC unroll 16
     for (int h = 0; h < G; ++h) {
-      float* o = c.state.head_out(h0 + h) + cb * 16;
-      _mm512_storeu_ps(o, _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[h]), _mm512_set1_ps(weight_scales[h * blocks + b]),
+      float* o = out + h * width + cb * 16;
+      _mm512_storeu_ps(o, _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[h]), _mm512_set1_ps(scales[h * blocks + b]),
                                           _mm512_loadu_ps(o)));
     }
   }

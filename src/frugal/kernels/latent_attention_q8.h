@@ -7,7 +7,7 @@
 // so a score is a sum of integer dot products times two scales. The
 // weighted sum runs in integers too: a chunk's probabilities, each times
 // its position's block scale, are quantised to 8 unsigned bits against the
-// chunk's largest (0..255, one scale per head, block and chunk of 64
+// chunk's largest (0..255, one scale per head, block and chunk of 128
 // positions).
 // At 16K positions this is 2.3 G multiply-adds per token for V2-Lite's 16
 // heads; int8 runs them ~4x faster than float FMAs here (vpdpbusd: 64 per
