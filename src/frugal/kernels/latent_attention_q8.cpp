@@ -289,46 +289,63 @@ FRUGAL_AVX512_VNNI void chunk_values(const Context& c, int h0, int64_t k0, int t
   }
 }
 
-// Softmax bookkeeping for one head over a chunk's scores, then its weights
-// per latent block (as quantize_weights_portable, 16 positions a vector),
-// into dwords weights[(b * kChunk / 4 + quad) * stride].
-FRUGAL_AVX512 void chunk_weights(const Context& c, int h, int64_t k0, int n, const float* scores, int32_t* weights,
-                                 int stride, float* weight_scales) {
-  const int vectors = (n + 15) / 16;
-  __m512 s[kChunkTiles];
-  __m512 largest = _mm512_set1_ps(-INFINITY);
-  for (int v = 0; v < vectors; ++v) largest = _mm512_max_ps(largest, s[v] = _mm512_loadu_ps(scores + v * 16));
-  const float m = c.state.raise_max(h, _mm512_reduce_max_ps(largest));
-  __m512 p[kChunkTiles];
-  __m512 total = _mm512_setzero_ps();
-  for (int v = 0; v < vectors; ++v) {
-    p[v] = _mm512_maskz_mov_ps(lanes_left(n - v * 16), exp_avx512(_mm512_sub_ps(s[v], _mm512_set1_ps(m))));
-    total = _mm512_add_ps(total, p[v]);
+// Softmax bookkeeping for G heads over a chunk's scores ([G][kChunk], in
+// place: they become probabilities), then their weights per latent block
+// (as quantize_weights_portable, 16 positions a vector) into dwords
+// weights[(b * kChunk / 4 + quad) * G + h], scales [G][blocks]. Each step
+// runs for every head before the next, so that the heads' horizontal
+// reductions and divisions overlap instead of forming one long chain.
+template <int G>
+FRUGAL_AVX512 void chunk_weights(const Context& c, int h0, int64_t k0, int n, float* scores, int32_t* weights,
+                                 float* weight_scales) {
+  const int vectors = (n + 15) / 16, blocks = c.args.layout.latent_blocks;
+  float running[G];
+  for (int h = 0; h < G; ++h) {
+    __m512 largest = _mm512_set1_ps(-INFINITY);
+    for (int v = 0; v < vectors; ++v) largest = _mm512_max_ps(largest, _mm512_loadu_ps(scores + h * kChunk + v * 16));
+    running[h] = _mm512_reduce_max_ps(largest);
   }
-  c.state.sum[h] += _mm512_reduce_add_ps(total);
-  for (int b = 0; b < c.args.layout.latent_blocks; ++b) {
-    __m512 w[kChunkTiles];
-    __m512 w_max = _mm512_setzero_ps();
-    for (int v = 0; v < vectors; ++v)
-      w_max = _mm512_max_ps(w_max, w[v] = _mm512_mul_ps(p[v], _mm512_loadu_ps(c.latent_scales(c.tile(k0 + v), b))));
-    const float largest_w = _mm512_reduce_max_ps(w_max);
-    const __m512 inverse = _mm512_set1_ps(largest_w > 0.0f ? 255.0f / largest_w : 0.0f);
+  for (int h = 0; h < G; ++h) running[h] = c.state.raise_max(h0 + h, running[h]);
+  for (int h = 0; h < G; ++h) {
+    __m512 total = _mm512_setzero_ps();
     for (int v = 0; v < vectors; ++v) {
-      const __m512i codes = _mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(w[v], inverse), _mm512_set1_ps(0.5f)));
-      const __m128i bytes = _mm512_cvtepi32_epi8(codes);
-      int32_t* quads = weights + (b * kChunk / 4 + v * 4) * stride;
-      quads[0] = _mm_extract_epi32(bytes, 0);
-      quads[stride] = _mm_extract_epi32(bytes, 1);
-      quads[2 * stride] = _mm_extract_epi32(bytes, 2);
-      quads[3 * stride] = _mm_extract_epi32(bytes, 3);
+      float* s = scores + h * kChunk + v * 16;
+      const __m512 p = _mm512_maskz_mov_ps(lanes_left(n - v * 16),
+                                           exp_avx512(_mm512_sub_ps(_mm512_loadu_ps(s), _mm512_set1_ps(running[h]))));
+      _mm512_storeu_ps(s, p);
+      total = _mm512_add_ps(total, p);
     }
-    weight_scales[b] = largest_w / 255.0f;
+    c.state.sum[h0 + h] += _mm512_reduce_add_ps(total);
+  }
+  for (int b = 0; b < blocks; ++b) {
+    __m512 row_scales[kChunkTiles];
+    for (int v = 0; v < vectors; ++v) row_scales[v] = _mm512_loadu_ps(c.latent_scales(c.tile(k0 + v), b));
+    float largest[G];
+    for (int h = 0; h < G; ++h) {
+      __m512 w_max = _mm512_setzero_ps();
+      for (int v = 0; v < vectors; ++v)
+        w_max = _mm512_max_ps(w_max, _mm512_mul_ps(_mm512_loadu_ps(scores + h * kChunk + v * 16), row_scales[v]));
+      largest[h] = _mm512_reduce_max_ps(w_max);
+    }
+    for (int h = 0; h < G; ++h) {
+      const __m512 inverse = _mm512_set1_ps(largest[h] > 0.0f ? 255.0f / largest[h] : 0.0f);
+      for (int v = 0; v < vectors; ++v) {
+        const __m512 w = _mm512_mul_ps(_mm512_loadu_ps(scores + h * kChunk + v * 16), row_scales[v]);
+        const __m512i codes = _mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(w, inverse), _mm512_set1_ps(0.5f)));
+        const __m128i bytes = _mm512_cvtepi32_epi8(codes);
+        int32_t* quads = weights + (b * kChunk / 4 + v * 4) * G + h;
+        quads[0] = _mm_extract_epi32(bytes, 0);
+        quads[G] = _mm_extract_epi32(bytes, 1);
+        quads[2 * G] = _mm_extract_epi32(bytes, 2);
+        quads[3 * G] = _mm_extract_epi32(bytes, 3);
+      }
+      weight_scales[h * blocks + b] = largest[h] / 255.0f;
+    }
   }
 }
 
 template <int G>
 FRUGAL_AVX512_VNNI void chunk_group(const Context& c, int h0, int64_t c0, int64_t c1) {
-  const int blocks = c.args.layout.latent_blocks;
   alignas(64) float scores[G * kChunk];
   alignas(64) int32_t weights[kMostLatentBlocks * kChunk / 4 * G];  // [blocks][kChunk / 4][G]
   float weight_scales[G * kMostLatentBlocks];
@@ -341,10 +358,7 @@ FRUGAL_AVX512_VNNI void chunk_group(const Context& c, int h0, int64_t c0, int64_
     tile_scores<G>(c, h0, c.tile(k0 + k), static_cast<int>(c1 - c0) - k * kTile, scores, k * kTile,
                    h0 == 0 && next < c.end_tile ? c.tile(next) : nullptr);
   }
-#pragma GCC unroll 16
-  for (int h = 0; h < G; ++h)
-    chunk_weights(c, h0 + h, k0, static_cast<int>(c1 - c0), scores + h * kChunk, weights + h, G,
-                  weight_scales + h * blocks);
+  chunk_weights<G>(c, h0, k0, static_cast<int>(c1 - c0), scores, weights, weight_scales);
   chunk_values<G>(c, h0, k0, tiles, weights, weight_scales);
 }
 
