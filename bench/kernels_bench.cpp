@@ -106,7 +106,7 @@ void BM_LatentAttentionQ8(benchmark::State& state) {
   state.counters["GB/s"] = benchmark::Counter(static_cast<double>(layer_bytes) * 1e-9,
                                               benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_LatentAttentionQ8)->Args({1024, 1})->Args({8192, 1})->Args({8192, 8})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LatentAttentionQ8)->Args({100, 1})->Args({1024, 1})->Args({8192, 1})->Args({8192, 8})->Unit(benchmark::kMillisecond);
 
 // One expert's up projection, 1408 x 2048, times `inputs` tokens.
 void BM_Q8Product(benchmark::State& state) {

@@ -142,6 +142,23 @@ TEST(LatentTilesQ8, RowsComeBackWithinHalfACodeStep) {
   EXPECT_EQ(test::max_abs(latent_back.data(), 200), 0.0f);
 }
 
+TEST(LatentTilesQ8, EveryLevelQuantisesBlocksAsPortable) {
+  for (const int n : {1, 8, 17, 128}) {
+    std::vector<float> values = test::normal_values(static_cast<std::size_t>(n), static_cast<uint32_t>(n), 3.0f);
+    values[0] = 0.5f * test::max_abs(values.data(), values.size()) / 127.0f * 3.0f;  // a code exactly half-way
+    std::vector<int8_t> expected(static_cast<std::size_t>(n)), actual(expected.size());
+    const float scale = quantize_q8_block_at(SimdLevel::Portable, values.data(), n, expected.data());
+    for (const SimdLevel level : test::available_simd_levels()) {
+      EXPECT_EQ(quantize_q8_block_at(level, values.data(), n, actual.data()), scale) << to_string(level);
+      EXPECT_EQ(actual, expected) << to_string(level) << ", " << n << " values";
+    }
+  }
+  std::vector<int8_t> zeros(4, 1);
+  const std::vector<float> nothing(4, 0.0f);
+  EXPECT_EQ(quantize_q8_block(nothing.data(), 4, zeros.data()), 0.0f);
+  EXPECT_EQ(zeros, std::vector<int8_t>(4, 0));
+}
+
 TEST(LatentAttentionQ8, PortableMatchesFloatAttentionOverTheSameRows) {
   for (const Case& c : kCases) {
     for (const float query_scale : {1.0f, 4.0f}) {  // flat and peaked attention

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "frugal/core/error.h"
@@ -43,27 +44,26 @@ void quantize_queries(const LatentAttentionQ8Args& a, QuantizedQueries& q) {
   q.heads = a.heads;
   q.quads = (l.latent_padded + l.rope_padded) / 4;
   q.blocks = l.latent_blocks + 1;
-  q.codes.assign(static_cast<std::size_t>(a.heads) * q.quads, 0);
-  q.scales.assign(static_cast<std::size_t>(a.heads) * q.blocks, 0.0f);
-  q.offsets.assign(static_cast<std::size_t>(a.heads) * q.blocks, 0);
-  std::vector<int8_t> codes(static_cast<std::size_t>(std::max(l.latent_dim, l.rope_dim)));
+  q.codes.resize(static_cast<std::size_t>(a.heads) * q.quads);
+  q.scales.resize(static_cast<std::size_t>(a.heads) * q.blocks);
+  q.offsets.resize(static_cast<std::size_t>(a.heads) * q.blocks);
+  std::vector<int8_t> row(static_cast<std::size_t>(q.quads) * 4);  // one head's codes, padded with zeros
   for (int h = 0; h < a.heads; ++h) {
+    std::fill(row.begin(), row.end(), int8_t{0});
     for (int b = 0; b < q.blocks; ++b) {
       const bool rope = b == l.latent_blocks;
       const int begin = rope ? 0 : b * kLatentScaleBlock;
       const int count = rope ? l.rope_dim : std::min(kLatentScaleBlock, l.latent_dim - begin);
       const float* values = rope ? a.q_rope + h * a.q_rope_stride : a.q_latent + h * a.q_latent_stride + begin;
-      const float scale = quantize_q8_block(values, count, codes.data());
+      int8_t* codes = row.data() + (rope ? l.latent_padded : 0) + begin;
+      const float scale = quantize_q8_block(values, count, codes);
       int32_t sum = 0;
-      const int first = (rope ? l.latent_padded : 0) + begin;
-      for (int i = 0; i < count; ++i) {
-        reinterpret_cast<int8_t*>(q.codes.data() + static_cast<std::size_t>((first + i) / 4) * a.heads + h)[(first + i) % 4] =
-            codes[i];
-        sum += codes[i];
-      }
+      for (int i = 0; i < count; ++i) sum += codes[i];
       q.scales[static_cast<std::size_t>(h) * q.blocks + b] = scale * a.scale;
       q.offsets[static_cast<std::size_t>(h) * q.blocks + b] = kLatentCodeOffset * sum;
     }
+    for (int g = 0; g < q.quads; ++g)
+      std::memcpy(q.codes.data() + static_cast<std::size_t>(g) * a.heads + h, row.data() + 4 * g, 4);
   }
 }
 

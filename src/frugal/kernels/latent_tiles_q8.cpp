@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "frugal/core/error.h"
+#include "frugal/kernels/simd_math.h"
 
 namespace frugal {
 namespace {
@@ -42,7 +43,32 @@ LatentTileLayout::LatentTileLayout(int latent, int rope)
   if (latent < 1 || rope < 0) fail("q8 latent cache: bad widths (latent ", latent, ", rope ", rope, ")");
 }
 
-float quantize_q8_block(const float* values, int n, int8_t* codes) {
+#if defined(__x86_64__)
+// As the portable loop, 16 values a vector: the same max, product and
+// rounding (half away from zero, then truncation), so the codes agree.
+FRUGAL_AVX512 float quantize_q8_block_avx512(const float* values, int n, int8_t* codes) {
+  __m512 largest = _mm512_setzero_ps();
+  for (int i = 0; i < n; i += 16)
+    largest = _mm512_max_ps(largest, _mm512_abs_ps(_mm512_maskz_loadu_ps(lanes_left(n - i), values + i)));
+  const float amax = _mm512_reduce_max_ps(largest);
+  const __m512 inverse = _mm512_set1_ps(amax > 0.0f ? 127.0f / amax : 0.0f);
+  const __m512 half = _mm512_set1_ps(0.5f);
+  for (int i = 0; i < n; i += 16) {
+    const __mmask16 live = lanes_left(n - i);
+    const __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(live, values + i), inverse);
+    const __mmask16 negative = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ);
+    const __m512 rounded = _mm512_mask_sub_ps(_mm512_add_ps(v, half), negative, v, half);
+    _mm_mask_storeu_epi8(codes + i, live, _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(rounded)));
+  }
+  return amax / 127.0f;
+}
+#endif
+
+float quantize_q8_block_at(SimdLevel level, const float* values, int n, int8_t* codes) {
+#if defined(__x86_64__)
+  if (level == SimdLevel::Avx512) return quantize_q8_block_avx512(values, n, codes);
+#endif
+  (void)level;
   float amax = 0.0f;
   for (int i = 0; i < n; ++i) amax = std::max(amax, std::fabs(values[i]));
   const float inverse = amax > 0.0f ? 127.0f / amax : 0.0f;
@@ -51,6 +77,10 @@ float quantize_q8_block(const float* values, int n, int8_t* codes) {
     codes[i] = static_cast<int8_t>(v >= 0.0f ? v + 0.5f : v - 0.5f);
   }
   return amax / 127.0f;
+}
+
+float quantize_q8_block(const float* values, int n, int8_t* codes) {
+  return quantize_q8_block_at(simd_level(), values, n, codes);
 }
 
 void store_latent_q8(const LatentTileLayout& layout, uint8_t* tile, int slot, const float* latent,

@@ -23,6 +23,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "frugal/core/cpu_features.h"
+
 namespace frugal {
 
 inline constexpr int kLatentTilePositions = 16;
@@ -65,5 +67,6 @@ void load_latent_q8(const LatentTileLayout& layout, const uint8_t* tile, int slo
 // Signed codes of `n` values with one scale (max |x| / 127), rounded half
 // away from zero; the same rule quantises cached rows and queries.
 float quantize_q8_block(const float* values, int n, int8_t* codes);
+float quantize_q8_block_at(SimdLevel level, const float* values, int n, int8_t* codes);  // tests
 
 }  // namespace frugal
