@@ -2,6 +2,9 @@
 // call must give each sequence exactly what it gets alone.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "frugal/generate/batch_generation.h"
 #include "frugal/generate/session.h"
 #include "frugal/io/safetensors.h"
@@ -44,6 +47,39 @@ TEST(DecodeBatch, TwoSequencesInLockstepMatchTheGoldenLogits) {
   }
   for (std::size_t s = 0; s < sequences.size(); ++s)
     test::expect_close_abs(golden.get("logits.seq" + std::to_string(s)), logits[s], 3.4e-5f);
+}
+
+TEST(DecodeBatch, Q8CachesGiveEachSequenceWhatItGetsAlone) {
+  // The q8 cache's int8 attention runs per token inside a batch: each
+  // sequence's logits must equal those of the same tokens decoded alone.
+  const Model model(test::golden_dir("v2-lite-tiny") + "/checkpoint");
+  const auto sequences = test::golden_sequences("v2-lite-tiny");
+  ASSERT_GE(sequences.size(), 2u);
+  const int64_t V = model.config().vocab_size;
+  const int64_t steps = static_cast<int64_t>(std::min(sequences[0].size(), sequences[1].size()));
+  std::vector<std::vector<float>> alone(2), together(2);
+  for (std::size_t s = 0; s < 2; ++s) {
+    KvCache cache = model.new_cache(steps, DType::I8);
+    std::vector<float> out(static_cast<std::size_t>(V));
+    for (int64_t t = 0; t < steps; ++t) {
+      model.forward(sequences[s].data() + t, 1, cache, out.data());
+      alone[s].insert(alone[s].end(), out.begin(), out.end());
+    }
+  }
+  std::vector<KvCache> caches;
+  for (int s = 0; s < 2; ++s) caches.push_back(model.new_cache(steps, DType::I8));
+  std::vector<KvCache*> batch = {&caches[0], &caches[1]};
+  std::vector<float> out(static_cast<std::size_t>(2 * V));
+  for (int64_t t = 0; t < steps; ++t) {
+    const int32_t tokens[2] = {sequences[0][t], sequences[1][t]};
+    model.forward_decode_batch(tokens, 2, batch.data(), out.data());
+    for (int s = 0; s < 2; ++s) together[s].insert(together[s].end(), out.begin() + s * V, out.begin() + (s + 1) * V);
+  }
+  for (int s = 0; s < 2; ++s) {
+    ASSERT_EQ(together[s].size(), alone[s].size());
+    for (std::size_t i = 0; i < alone[s].size(); ++i)
+      ASSERT_NEAR(together[s][i], alone[s][i], 1e-5f * (1.0f + std::fabs(alone[s][i]))) << "sequence " << s << " value " << i;
+  }
 }
 
 TEST(GenerateBatch, EveryCompletionEqualsTheSameDrawAlone) {
