@@ -1,0 +1,96 @@
+#pragma once
+// What latent_attention_q8's implementations share: the quantised queries,
+// a span's running softmax state, and one chunk of positions per SIMD
+// level (portable in latent_attention_q8.cpp, the others in their own
+// files). Internal to the kernel.
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "frugal/kernels/latent_attention_q8.h"
+
+namespace frugal::q8_attention {
+
+constexpr int kTile = kLatentTilePositions;
+constexpr int kChunk = 128;              // positions whose probabilities share a scale
+constexpr int kChunkTiles = kChunk / kTile;
+constexpr int kQuadsPerBlock = kLatentScaleBlock / 4;
+constexpr int kMostLatentBlocks = 8;     // the vector path's buffers: latent_dim <= 1024
+
+// The queries as int8 codes per head and block (the rope key one more
+// block), padded like the cache's columns, with each block's scale (times
+// the softmax scale) and 128 times its code sum: a dot product with the
+// cache's offset codes, minus that, is the dot product with the true codes.
+struct QuantizedQueries {
+  int heads = 0;
+  int quads = 0;   // dwords per head: latent_padded / 4 + rope_padded / 4
+  int blocks = 0;  // latent blocks + 1
+  // [quads][heads], 4 codes per dword: one quad's dwords of consecutive
+  // heads sit together, at fixed offsets from one pointer.
+  std::vector<int32_t> codes;
+  std::vector<float> scales;    // [heads][blocks]
+  std::vector<int32_t> offsets; // [heads][blocks]
+
+  const int32_t* quad_codes(int g) const { return codes.data() + static_cast<std::size_t>(g) * heads; }
+  int8_t code(int h, int column) const {
+    return reinterpret_cast<const int8_t*>(quad_codes(column / 4) + h)[column % 4];
+  }
+  float scale(int h, int b) const { return scales[static_cast<std::size_t>(h) * blocks + b]; }
+  int32_t offset(int h, int b) const { return offsets[static_cast<std::size_t>(h) * blocks + b]; }
+};
+
+void quantize_queries(const LatentAttentionQ8Args& a, QuantizedQueries& q);
+
+// One span's running state per head, outputs padded to whole column blocks.
+struct SpanState {
+  int heads = 0;
+  int width = 0;  // latent_padded
+  std::vector<float> max, sum, out;
+
+  void reset(int h, int w) {
+    heads = h;
+    width = w;
+    max.assign(static_cast<std::size_t>(h), -INFINITY);
+    sum.assign(static_cast<std::size_t>(h), 0.0f);
+    out.assign(static_cast<std::size_t>(h) * w, 0.0f);
+  }
+  float* head_out(int h) { return out.data() + static_cast<std::size_t>(h) * width; }
+
+  // A chunk's new maximum for head h: rescales what came before and
+  // returns the maximum the chunk's probabilities are taken against.
+  float raise_max(int h, float chunk_max) {
+    const float old = max[h];
+    if (chunk_max <= old) return old;
+    max[h] = chunk_max;
+    if (sum[h] > 0.0f) {
+      const float factor = std::exp(old - chunk_max);
+      sum[h] *= factor;
+      float* o = head_out(h);
+      for (int i = 0; i < width; ++i) o[i] *= factor;
+    }
+    return chunk_max;
+  }
+};
+
+struct Context {
+  const LatentAttentionQ8Args& args;
+  const QuantizedQueries& queries;
+  SpanState& state;
+  int64_t end_tile;  // the span's
+
+  const uint8_t* tile(int64_t k) const { return args.tiles + static_cast<std::size_t>(k) * args.layout.tile_bytes(); }
+  const float* latent_scales(const uint8_t* t, int b) const {
+    return reinterpret_cast<const float*>(t + args.layout.latent_scales_offset()) + b * kTile;
+  }
+  const float* rope_scales(const uint8_t* t) const {
+    return reinterpret_cast<const float*>(t + args.layout.rope_scales_offset());
+  }
+};
+
+// Attends over positions [c0, c1) of a span (c0 a multiple of 16, at most
+// kChunk of them), updating c.state.
+void chunk_portable(const Context& c, int64_t c0, int64_t c1);
+void chunk_avx512(const Context& c, int64_t c0, int64_t c1);  // AVX-512 VNNI; latent_blocks <= kMostLatentBlocks
+void chunk_avx2(const Context& c, int64_t c0, int64_t c1);    // AVX2; latent_blocks <= kMostLatentBlocks
+
+}  // namespace frugal::q8_attention
