@@ -122,21 +122,16 @@ void latent_attention_q8_span_at(SimdLevel level, const LatentAttentionQ8Args& a
   if (begin < end) {
     quantize_queries(args, queries);
     const Context context{args, queries, state, LatentTileLayout::tiles_for(end)};
+    // AVX-512 without VNNI runs the AVX2 chunk.
+    auto chunk = chunk_portable;
 #if defined(__x86_64__)
-    const bool vnni = level == SimdLevel::Avx512 && cpu_features().avx512_vnni && l.latent_blocks <= kMostLatentBlocks;
-#else
-    const bool vnni = false;
-#endif
-    for (int64_t c0 = begin; c0 < end; c0 += kChunk) {
-      const int64_t c1 = std::min(end, c0 + kChunk);
-#if defined(__x86_64__)
-      if (vnni) {
-        chunk_avx512(context, c0, c1);
-        continue;
-      }
-#endif
-      chunk_portable(context, c0, c1);
+    if (level == SimdLevel::Avx512 && cpu_features().avx512_vnni && l.latent_blocks <= kMostLatentBlocks) {
+      chunk = chunk_avx512;
+    } else if (level >= SimdLevel::Avx2) {
+      chunk = chunk_avx2;
     }
+#endif
+    for (int64_t c0 = begin; c0 < end; c0 += kChunk) chunk(context, c0, std::min(end, c0 + kChunk));
   }
   for (int h = 0; h < args.heads; ++h) {
     span.max[h] = state.max[h];

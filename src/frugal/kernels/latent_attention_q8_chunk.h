@@ -91,6 +91,6 @@ struct Context {
 // kChunk of them), updating c.state.
 void chunk_portable(const Context& c, int64_t c0, int64_t c1);
 void chunk_avx512(const Context& c, int64_t c0, int64_t c1);  // AVX-512 VNNI; latent_blocks <= kMostLatentBlocks
-void chunk_avx2(const Context& c, int64_t c0, int64_t c1);    // AVX2; latent_blocks <= kMostLatentBlocks
+void chunk_avx2(const Context& c, int64_t c0, int64_t c1);    // AVX2
 
 }  // namespace frugal::q8_attention
