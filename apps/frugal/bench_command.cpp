@@ -178,10 +178,10 @@ int run_bench(const BenchOptions& o) {
                 r["prefill_tokens_per_s"].get<double>(), r["decode_tokens_per_s"].get<double>(),
                 r["decode_floor_tokens_per_s"].get<double>(), r["decode_percent_of_floor"].get<double>());
   std::printf("bandwidth %.1f GB/s (median of %zu measurements, each the best of %d passes over %.1f GiB), "
-              "%.0f MB weights/token, peak RSS %.2f GB, %d threads, cpu %s\n",
+              "%.0f MB weights/token, %s KV cache, peak RSS %.2f GB, %d threads, cpu %s\n",
               bandwidth.bytes_per_second / 1e9, bandwidths.size(), bandwidth.passes,
               bandwidth.buffer_bytes / double(1 << 30),
-              stats.weight_bytes_per_token / 1e6, peak_rss / 1e9, threads, describe_cpu().c_str());
+              stats.weight_bytes_per_token / 1e6, o.kv_cache.c_str(), peak_rss / 1e9, threads, describe_cpu().c_str());
   return 0;
 }
 

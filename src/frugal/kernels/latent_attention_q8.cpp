@@ -41,7 +41,6 @@ void quantize_queries(const LatentAttentionQ8Args& a, QuantizedQueries& q) {
 
 namespace {
 
-
 // Probabilities times their positions' block scales, to 8 unsigned bits
 // against the largest: weight = (int)(w * 255 / max + 0.5); returns max / 255.
 float quantize_weights_portable(const float* w, int n, uint8_t* codes) {
