@@ -34,7 +34,7 @@ void GenerationFlags::add_to(CLI::App& command, int64_t default_max_tokens) {
   command.add_option("--threads", threads, "Worker threads (default: all cores)")->check(CLI::Range(1, 1024));
   command.add_option("--weights", weights, "Weight format in memory (auto: as stored)")
       ->check(CLI::IsMember(weight_format_names()));
-  command.add_option("--kv-cache", kv_cache, "Latent KV cache precision (bf16: half the bytes; q8: 0.28 of them)")
+  command.add_option("--kv-cache", kv_cache, "Latent KV cache precision (bf16: half the bytes; q8: about a quarter, attended in int8: the one for long contexts)")
       ->check(CLI::IsMember({"f32", "bf16", "q8"}))
       ->capture_default_str();
   command.add_option("--reasoning", reasoning, "How to show R1-style reasoning")

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "frugal/io/checkpoint.h"
 #include "frugal/model/config.h"
+#include "frugal/model/kv_cache.h"
 #include "frugal/model/model_stats.h"
 
 namespace frugal::cli {
@@ -55,6 +56,7 @@ int run_inspect(const InspectOptions& options) {
   const int64_t L = c.num_hidden_layers;
   // frugal's cache holds float32 values; BF16 is the usual yardstick.
   const int64_t latent_f32 = s.latent_cache_values * 4, latent_bf16 = s.latent_cache_values * 2;
+  const auto latent_q8 = static_cast<int64_t>(L * kv_bytes_per_position(c.kv_lora_rank, c.qk_rope_head_dim, DType::I8));
   const int64_t mha_bf16 = s.mha_cache_values * 2;
 
   if (options.json) {
@@ -82,6 +84,7 @@ int run_inspect(const InspectOptions& options) {
         {"kv_cache_values_per_token", s.latent_cache_values},
         {"kv_cache_bytes_per_token", latent_f32},
         {"kv_cache_bytes_per_token_bf16", latent_bf16},
+        {"kv_cache_bytes_per_token_q8", latent_q8},
         {"mha_cache_values_per_token", s.mha_cache_values},
         {"mha_cache_bytes_per_token_bf16", mha_bf16},
     };
@@ -114,9 +117,9 @@ int run_inspect(const InspectOptions& options) {
   std::printf("weights read   %s per decoded token (%llu bytes, stored dtypes)\n",
               human_bytes(static_cast<double>(s.weight_bytes_per_token)).c_str(),
               static_cast<unsigned long long>(s.weight_bytes_per_token));
-  std::printf("KV cache       latent (MLA): %lld values/token = %s at f32 (frugal), %s at bf16\n",
+  std::printf("KV cache       latent (MLA): %lld values/token = %s at f32 (frugal), %s at bf16, %s at q8\n",
               static_cast<long long>(s.latent_cache_values), human_bytes(static_cast<double>(latent_f32)).c_str(),
-              human_bytes(static_cast<double>(latent_bf16)).c_str());
+              human_bytes(static_cast<double>(latent_bf16)).c_str(), human_bytes(static_cast<double>(latent_q8)).c_str());
   std::printf("               plain multi-head cache: %lld values/token = %s at bf16 (%.1fx the latent)\n",
               static_cast<long long>(s.mha_cache_values), human_bytes(static_cast<double>(mha_bf16)).c_str(),
               static_cast<double>(s.mha_cache_values) / static_cast<double>(s.latent_cache_values));

@@ -75,6 +75,8 @@ TEST_P(InspectCliTest, CountsParametersAndCacheBytes) {
   EXPECT_EQ(out["kv_cache_values_per_token"].get<int64_t>(), L * (32 + 8));
   EXPECT_EQ(out["kv_cache_bytes_per_token"].get<int64_t>(), L * (32 + 8) * 4);
   EXPECT_EQ(out["kv_cache_bytes_per_token_bf16"].get<int64_t>(), L * (32 + 8) * 2);
+  // q8: codes of 32 latent and 8 rope values, one float scale for each part
+  EXPECT_EQ(out["kv_cache_bytes_per_token_q8"].get<int64_t>(), L * (32 + 8 + 4 + 4));
   EXPECT_EQ(out["mha_cache_bytes_per_token_bf16"].get<int64_t>(), L * 4 * (16 + 8 + 16) * 2);
   EXPECT_EQ(out["family"].get<std::string>(), c.family_name());
 
