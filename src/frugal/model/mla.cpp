@@ -270,6 +270,11 @@ AttentionForm prefill_attention_form(const Config& config) {
   return 2 * d.r <= d.dn + d.dv ? AttentionForm::Absorbed : AttentionForm::Naive;
 }
 
+AttentionForm prefill_attention_form(const Config& config, DType cache_dtype, int64_t cached, int64_t n) {
+  if (cache_dtype == DType::I8 && cached >= 2 * n) return AttentionForm::Absorbed;
+  return prefill_attention_form(config);
+}
+
 void derive_absorbed_weights(const Config& config, MlaWeights& weights) {
   const Dims d(config);
   weights.w_uk.clear();

@@ -63,7 +63,9 @@ void Model::decoder_layer(const DecoderLayerWeights& layer, int cache_layer, flo
     RopeAngles angles;
     rope_.angles(target.first, n, angles.cos, angles.sin);
     const AttentionForm form =
-        n == 1 ? AttentionForm::Absorbed : options.prefill_attention.value_or(prefill_attention_form(config_));
+        n == 1 ? AttentionForm::Absorbed
+               : options.prefill_attention.value_or(
+                     prefill_attention_form(config_, target.cache->dtype(), target.first, n));
     mla_forward(config_, layer.attention, normed.data(), n, target.first, angles, *target.cache, cache_layer, form,
                 delta.data());
   }

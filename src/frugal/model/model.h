@@ -30,7 +30,8 @@ struct ForwardTrace {
 
 struct ForwardOptions {
   // Attention form for chunks of more than one token (single tokens always
-  // use the absorbed, latent form); unset: prefill_attention_form(config).
+  // use the absorbed, latent form); unset: prefill_attention_form(config, the
+  // cache's dtype, tokens cached, tokens new).
   std::optional<AttentionForm> prefill_attention;
   // Compute logits for the last token only (logits then holds [1, V]): a
   // prompt's prefill needs no others.
