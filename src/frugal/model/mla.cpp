@@ -239,13 +239,13 @@ void attend_cached_tiles(const Dims& d, float scale, const float* q, const float
 void attend_absorbed(const Config& config, const MlaWeights& w, const float* q, int64_t n,
                      const CacheSlot* slots, int layer, float* o) {
   const Dims d(config);
+  for (int64_t s = 1; s < n; ++s)
+    if (slots[s].cache->dtype() != slots[0].cache->dtype())
+      fail("attention: one batch mixes KV caches of different precisions");
   const float scale = static_cast<float>(config.softmax_scale());
   std::vector<float> q_latent(static_cast<std::size_t>(d.H * n * d.r));
   std::vector<float> o_latent(static_cast<std::size_t>(d.H * n * d.r));
   absorb_queries(d, w, q, n, q_latent.data());
-  for (int64_t s = 1; s < n; ++s)
-    if (slots[s].cache->dtype() != slots[0].cache->dtype())
-      fail("attention: one batch mixes KV caches of different precisions");
   if (slots[0].cache->dtype() == DType::I8) {
     attend_cached_tiles(d, scale, q, q_latent.data(), n, slots, layer, o_latent.data());
   } else {
