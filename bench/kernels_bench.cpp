@@ -6,6 +6,8 @@
 // per second, to set against the machine's peak (docs/performance.md).
 #include <benchmark/benchmark.h>
 
+#include <immintrin.h>
+
 #include <random>
 #include <vector>
 
@@ -191,6 +193,31 @@ BENCHMARK(BM_Q4InterleavedProduct)->Arg(1)->Arg(4)->Arg(48)->Arg(512)->Unit(benc
 // MB, far beyond the caches), so the weights stream from DRAM as in a real
 // model. Reports bytes read per second on one thread.
 constexpr int64_t kStreamRows = 1408 * 64, kStreamCols = 2048;
+
+// The ceiling for the decode benchmarks below: one thread summing the same
+// bytes (an expert matrix's rows x columns, 64 experts) as they stream from
+// memory, four independent 256-bit accumulators.
+__attribute__((target("avx2"))) uint64_t sum_words(const uint64_t* p, std::size_t n) {
+  __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
+  for (std::size_t i = 0; i + 16 <= n; i += 16) {
+    a = _mm256_add_epi64(a, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i)));
+    b = _mm256_add_epi64(b, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 4)));
+    c = _mm256_add_epi64(c, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 8)));
+    d = _mm256_add_epi64(d, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 12)));
+  }
+  alignas(32) uint64_t lanes[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), _mm256_add_epi64(_mm256_add_epi64(a, b), _mm256_add_epi64(c, d)));
+  return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+}
+
+void BM_ReadFromMemory(benchmark::State& state) {
+  const std::size_t bytes = static_cast<std::size_t>(kStreamRows * kStreamCols);
+  std::vector<uint64_t> words(bytes / sizeof(uint64_t));
+  for (std::size_t i = 0; i < words.size(); ++i) words[i] = i;
+  for (auto _ : state) benchmark::DoNotOptimize(sum_words(words.data(), words.size()));
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(bytes) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_ReadFromMemory)->Unit(benchmark::kMillisecond);
 
 void BM_Q8DecodeFromMemory(benchmark::State& state) {
   const int64_t rows = kStreamRows, cols = kStreamCols, blocks = cols / 32;
