@@ -14,6 +14,8 @@
 #include "frugal/core/thread_pool.h"
 #include "frugal/kernels/linear.h"
 #include "frugal/kernels/panel_product.h"
+#include "frugal/kernels/q4.h"
+#include "frugal/kernels/q8.h"
 
 namespace frugal {
 namespace {
@@ -138,6 +140,50 @@ INSTANTIATE_TEST_SUITE_P(AllFormats, LinearTest,
                          [](const testing::TestParamInfo<DType>& info) {
                            return std::string(dtype_name(info.param));
                          });
+
+// Inputs prepared once for several formats give each product what it gets
+// from its own preparation; row ranges give the rows of the whole; gathered
+// rows equal rows prepared alone.
+TEST(LinearInputsTest, SharedPreparationRangesAndGathersMatchSeparateProducts) {
+  const int64_t rows = 48, cols = 64, n = 3;
+  const StoredMatrix f32 = make_matrix(DType::F32, rows, cols, 21);
+  const std::vector<WeightMatrix> weights = {f32.weight, to_q8(f32.weight, true), to_q8(f32.weight, false),
+                                             to_q4(f32.weight, true), to_q4(f32.weight, false)};
+  ASSERT_GT(weights[1].interleaved_rows, 0);
+  ASSERT_EQ(weights[2].interleaved_rows, 0);
+  const std::vector<float> x = random_vector(n * cols, 23);
+  std::vector<const WeightMatrix*> readers;
+  for (const WeightMatrix& w : weights) readers.push_back(&w);
+  LinearInputs shared;
+  prepare_linear_inputs(x.data(), n, cols, readers, shared);
+  const std::vector<int64_t> picked = {2, 0};
+  LinearInputs gathered;
+  gather_linear_inputs(shared, picked, gathered);
+  std::vector<float> picked_x;
+  for (int64_t t : picked) picked_x.insert(picked_x.end(), x.begin() + t * cols, x.begin() + (t + 1) * cols);
+  for (const WeightMatrix& w : weights) {
+    SCOPED_TRACE(std::string(dtype_name(w.dtype)) + (w.interleaved_rows > 0 ? " interleaved" : " row-major"));
+    std::vector<float> alone(n * rows), together(n * rows), by_ranges(n * rows);
+    linear(x.data(), n, w, alone.data());
+    linear(shared, w, together.data());
+    const int64_t step = linear_row_step(w);
+    for (int64_t r = 0; r < rows; r += 2 * step) linear_rows(shared, w, r, std::min(rows, r + 2 * step), by_ranges.data());
+    for (int64_t i = 0; i < n * rows; ++i) {
+      ASSERT_EQ(together[i], alone[i]) << "at " << i;
+      ASSERT_EQ(by_ranges[i], alone[i]) << "at " << i;
+    }
+    std::vector<float> picked_alone(picked.size() * rows), picked_gathered(picked.size() * rows);
+    linear(picked_x.data(), static_cast<int64_t>(picked.size()), w, picked_alone.data());
+    linear(gathered, w, picked_gathered.data());
+    for (std::size_t i = 0; i < picked_alone.size(); ++i) ASSERT_EQ(picked_gathered[i], picked_alone[i]) << "at " << i;
+  }
+  // Inputs prepared for Q8 alone lack Q4's offsets: a clear error, not garbage.
+  LinearInputs q8_only;
+  prepare_linear_inputs(x.data(), n, cols, {&weights[1]}, q8_only);
+  std::vector<float> y(n * rows);
+  EXPECT_THROW(linear(q8_only, weights[4], y.data()), Error);
+  EXPECT_THROW(prepare_linear_inputs(x.data(), n, cols - 32, {&weights[1]}, q8_only), Error);
+}
 
 TEST(ThreadPoolTest, CoversEveryIndexExactlyOnce) {
   ThreadPool pool(3);

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "frugal/core/error.h"
 #include "frugal/core/thread_pool.h"
 #include "frugal/kernels/dot.h"
 #include "frugal/kernels/ops.h"
@@ -17,87 +18,9 @@ namespace frugal {
 
 namespace {
 
-// Inputs quantised for the Q8 and Q4 kernels, kept per calling thread and
-// reused: prefill's run to megabytes, and fresh pages for every product cost
-// a page fault each (a tenth of prefill's time, measured).
-struct QuantisedInputs {
-  std::vector<int8_t> codes;
-  std::vector<float> scales, offsets;  // offsets: Q4's per-block term
-  std::vector<int32_t> sums;           // block sums: the interleaved layouts' offset term
-};
-
-enum class InputTerms { None, Q4Offsets, BlockSums };
-
-const QuantisedInputs& quantise_inputs(const float* x, int64_t n, int64_t cols, InputTerms terms) {
-  thread_local QuantisedInputs in;
-  const int64_t blocks = cols / kQ8Block;
-  in.codes.resize(static_cast<std::size_t>(n * cols));
-  in.scales.resize(static_cast<std::size_t>(n * blocks));
-  if (terms == InputTerms::Q4Offsets) in.offsets.resize(static_cast<std::size_t>(n * blocks));
-  if (terms == InputTerms::BlockSums) in.sums.resize(static_cast<std::size_t>(n * blocks));
-  for (int64_t t = 0; t < n; ++t) {
-    int8_t* codes = in.codes.data() + t * cols;
-    quantize_q8(x + t * cols, cols, codes, in.scales.data() + t * blocks);
-    if (terms == InputTerms::Q4Offsets)
-      q4_input_offsets(codes, in.scales.data() + t * blocks, cols, in.offsets.data() + t * blocks);
-    if (terms == InputTerms::BlockSums) q8_input_sums(codes, cols, in.sums.data() + t * blocks);
-  }
-  return in;
-}
-
-// Q8 or Q4 weights with rows interleaved by 16 (q8_interleaved.h,
-// q4_interleaved.h): 16 rows per step, so threads take whole groups.
-using InterleavedProduct = void (*)(const uint8_t*, const float*, int64_t, const int8_t*, const float*,
-                                    const int32_t*, int64_t, int64_t, float*, int64_t);
-
-void linear_interleaved(const float* x, int64_t n, const WeightMatrix& w, float* y, InterleavedProduct product) {
-  const int64_t rows = w.rows, cols = w.cols, group = w.interleaved_rows;
-  const auto group_bytes = static_cast<int64_t>(w.row_bytes()) * group;
-  const QuantisedInputs& in = quantise_inputs(x, n, cols, InputTerms::BlockSums);
-  ThreadPool::global().parallel_for(static_cast<std::size_t>(rows / group), static_cast<std::size_t>(n * group_bytes),
-                                    [&](std::size_t begin, std::size_t end) {
-    const int64_t first = static_cast<int64_t>(begin) * group;
-    product(w.data + static_cast<int64_t>(begin) * group_bytes,
-            w.scales->data() + (w.row_offset + first) * w.scale_cols, static_cast<int64_t>(end - begin),
-            in.codes.data(), in.scales.data(), in.sums.data(), n, cols, y + first, rows);
-  });
-}
-
-// Q8 weights: the inputs are quantised once, then every row is integer dot
-// products per block.
-void linear_q8(const float* x, int64_t n, const WeightMatrix& w, float* y) {
-  const int64_t rows = w.rows, cols = w.cols;
-  if (w.interleaved_rows > 0) {
-    linear_interleaved(x, n, w, y, dot_q8_interleaved);
-    return;
-  }
-  const QuantisedInputs& in = quantise_inputs(x, n, cols, InputTerms::None);
-  const auto* values = reinterpret_cast<const int8_t*>(w.data);
-  ThreadPool::global().parallel_for(static_cast<std::size_t>(rows), static_cast<std::size_t>(n * cols),
-                                    [&](std::size_t begin, std::size_t end) {
-    const auto first = static_cast<int64_t>(begin);
-    dot_q8_rows_inputs(values + first * cols, w.scales->data() + (w.row_offset + first) * w.scale_cols, w.scale_cols,
-                       static_cast<int64_t>(end) - first, in.codes.data(), in.scales.data(), n, cols, y + first, rows);
-  });
-}
-
-// Q4 weights: inputs quantised as for Q8, plus each block's offset term.
-void linear_q4(const float* x, int64_t n, const WeightMatrix& w, float* y) {
-  const int64_t rows = w.rows, cols = w.cols;
-  if (w.interleaved_rows > 0) {
-    linear_interleaved(x, n, w, y, dot_q4_interleaved);
-    return;
-  }
-  const QuantisedInputs& in = quantise_inputs(x, n, cols, InputTerms::Q4Offsets);
-  // Work weighed by bytes read: a Q4 row is half a Q8 row's.
-  ThreadPool::global().parallel_for(static_cast<std::size_t>(rows), static_cast<std::size_t>(n * cols / 2),
-                                    [&](std::size_t begin, std::size_t end) {
-    const auto first = static_cast<int64_t>(begin);
-    dot_q4_rows_inputs(w.data + first * (cols / 2), w.scales->data() + (w.row_offset + first) * w.scale_cols,
-                       w.scale_cols, static_cast<int64_t>(end) - first, in.codes.data(), in.scales.data(),
-                       in.offsets.data(), n, cols, y + first, rows);
-  });
-}
+bool quantised_weights(const WeightMatrix& w) { return w.dtype == DType::I8 || w.dtype == DType::Q4; }
+bool reads_block_sums(const WeightMatrix& w) { return quantised_weights(w) && w.interleaved_rows > 0; }
+bool reads_q4_offsets(const WeightMatrix& w) { return w.dtype == DType::Q4 && w.interleaved_rows == 0; }
 
 // Float32 rows usable in place (weights being trained, aligned F32 files),
 // else null: a mapped file may place a tensor at any byte offset.
@@ -106,57 +29,149 @@ const float* aligned_f32_rows(const WeightMatrix& w) {
   return reinterpret_cast<const float*>(w.data);
 }
 
+// Q8 or Q4 weights with rows interleaved by 16 (q8_interleaved.h,
+// q4_interleaved.h): whole groups of 16 rows.
+void interleaved_rows(const LinearInputs& in, const WeightMatrix& w, int64_t begin, int64_t end, float* y) {
+  const int64_t group = w.interleaved_rows;
+  const auto group_bytes = static_cast<int64_t>(w.row_bytes()) * group;
+  const auto product = w.dtype == DType::I8 ? dot_q8_interleaved : dot_q4_interleaved;
+  product(w.data + begin / group * group_bytes, w.scales->data() + (w.row_offset + begin) * w.scale_cols,
+          (end - begin) / group, in.codes.data(), in.scales.data(), in.sums.data(), in.n, in.cols, y + begin, w.rows);
+}
+
+void bf16_rows(const LinearInputs& in, const WeightMatrix& w, int64_t begin, int64_t end, float* y) {
+  const std::size_t stride = w.row_bytes();
+  const int64_t rows = w.rows, cols = w.cols;
+  int64_t r = begin;
+  for (float out[4]; r + 4 <= end; r += 4) {  // straight from the stored rows, widened in registers
+    const uint8_t* row = w.data + static_cast<std::size_t>(r) * stride;
+    for (int64_t t = 0; t < in.n; ++t) {
+      dot4_bf16_f32(row, stride, in.x + t * cols, cols, out);
+      for (int k = 0; k < 4; ++k) y[t * rows + r + k] = out[k];
+    }
+  }
+  for (; r < end; ++r) {
+    const uint8_t* row = w.data + static_cast<std::size_t>(r) * stride;
+    for (int64_t t = 0; t < in.n; ++t) y[t * rows + r] = dot_bf16_f32(row, in.x + t * cols, cols);
+  }
+}
+
 }  // namespace
 
-void linear(const float* x, int64_t n, const WeightMatrix& w, float* y) {
-  if (w.dtype == DType::I8) {
-    linear_q8(x, n, w, y);
-    return;
+void prepare_linear_inputs(const float* x, int64_t n, int64_t cols, std::span<const WeightMatrix* const> weights,
+                           LinearInputs& in) {
+  in.x = x;
+  in.n = n;
+  in.cols = cols;
+  bool quantise = false, sums = false, offsets = false;
+  for (const WeightMatrix* w : weights) {
+    if (w->cols != cols) fail("linear inputs of ", cols, " columns for ", w->name, " with ", w->cols);
+    quantise = quantise || quantised_weights(*w);
+    sums = sums || reads_block_sums(*w);
+    offsets = offsets || reads_q4_offsets(*w);
   }
-  if (w.dtype == DType::Q4) {
-    linear_q4(x, n, w, y);
-    return;
+  const int64_t blocks = cols / kQ8Block;
+  in.codes.resize(quantise ? static_cast<std::size_t>(n * cols) : 0);
+  in.scales.resize(quantise ? static_cast<std::size_t>(n * blocks) : 0);
+  in.sums.resize(sums ? static_cast<std::size_t>(n * blocks) : 0);
+  in.q4_offsets.resize(offsets ? static_cast<std::size_t>(n * blocks) : 0);
+  if (!quantise) return;
+  for (int64_t t = 0; t < n; ++t) {
+    int8_t* codes = in.codes.data() + t * cols;
+    quantize_q8(x + t * cols, cols, codes, in.scales.data() + t * blocks);
+    if (sums) q8_input_sums(codes, cols, in.sums.data() + t * blocks);
+    if (offsets) q4_input_offsets(codes, in.scales.data() + t * blocks, cols, in.q4_offsets.data() + t * blocks);
   }
+}
+
+void prepare_linear_inputs(const float* x, int64_t n, int64_t cols, std::initializer_list<const WeightMatrix*> weights,
+                           LinearInputs& in) {
+  prepare_linear_inputs(x, n, cols, std::span<const WeightMatrix* const>(weights.begin(), weights.size()), in);
+}
+
+void gather_linear_inputs(const LinearInputs& all, std::span<const int64_t> tokens, LinearInputs& out) {
+  const auto m = static_cast<int64_t>(tokens.size());
+  const int64_t cols = all.cols, blocks = cols / kQ8Block;
+  out.n = m;
+  out.cols = cols;
+  out.gathered.resize(static_cast<std::size_t>(m * cols));
+  auto copy_rows = [&](const auto& from, auto& to, int64_t width) {
+    to.resize(from.empty() ? 0 : static_cast<std::size_t>(m * width));
+    if (from.empty()) return;
+    for (int64_t i = 0; i < m; ++i) std::copy_n(from.begin() + tokens[i] * width, width, to.begin() + i * width);
+  };
+  for (int64_t i = 0; i < m; ++i) std::copy_n(all.x + tokens[i] * cols, cols, out.gathered.begin() + i * cols);
+  out.x = out.gathered.data();
+  copy_rows(all.codes, out.codes, cols);
+  copy_rows(all.scales, out.scales, blocks);
+  copy_rows(all.sums, out.sums, blocks);
+  copy_rows(all.q4_offsets, out.q4_offsets, blocks);
+}
+
+int64_t linear_row_step(const WeightMatrix& w) {
+  if (quantised_weights(w) && w.interleaved_rows > 0) return w.interleaved_rows;
+  if (w.panels && !quantised_weights(w)) return kPanelRows;
+  return 1;
+}
+
+std::size_t linear_step_work(const WeightMatrix& w, int64_t n) {
+  // Q4 and Q8 weighed by bytes read (a Q4 row is half a Q8 row); the float
+  // formats by multiply-adds.
+  const int64_t per_row = quantised_weights(w) ? static_cast<int64_t>(w.row_bytes()) : w.cols;
+  return static_cast<std::size_t>(n * per_row * linear_row_step(w));
+}
+
+void linear_rows(const LinearInputs& in, const WeightMatrix& w, int64_t begin, int64_t end, float* y) {
+  if (begin >= end || in.n == 0) return;
   const int64_t rows = w.rows, cols = w.cols;
-  if (w.panels) {
-    ThreadPool::global().parallel_for(static_cast<std::size_t>(panel_count(rows)),
-                                      static_cast<std::size_t>(n * cols * kPanelRows),
-                                      [&](std::size_t begin, std::size_t end) {
-                                        panel_product(w.panels->data(), rows, cols, static_cast<int64_t>(begin),
-                                                      static_cast<int64_t>(end), x, cols, n, y, rows);
-                                      });
+  if (quantised_weights(w)) {
+    if (!in.quantised() || (reads_block_sums(w) && in.sums.empty()) || (reads_q4_offsets(w) && in.q4_offsets.empty()))
+      fail("linear: inputs were not prepared for ", w.name);
+    if (w.interleaved_rows > 0) {
+      interleaved_rows(in, w, begin, end, y);
+    } else if (w.dtype == DType::I8) {
+      dot_q8_rows_inputs(reinterpret_cast<const int8_t*>(w.data) + begin * cols,
+                         w.scales->data() + (w.row_offset + begin) * w.scale_cols, w.scale_cols, end - begin,
+                         in.codes.data(), in.scales.data(), in.n, cols, y + begin, rows);
+    } else {
+      dot_q4_rows_inputs(w.data + begin * (cols / 2), w.scales->data() + (w.row_offset + begin) * w.scale_cols,
+                         w.scale_cols, end - begin, in.codes.data(), in.scales.data(), in.q4_offsets.data(), in.n,
+                         cols, y + begin, rows);
+    }
     return;
   }
-  ThreadPool::global().parallel_for(
-      static_cast<std::size_t>(rows), static_cast<std::size_t>(n * cols), [&](std::size_t begin, std::size_t end) {
-        if (w.dtype == DType::BF16) {  // straight from the stored rows, widened in registers
-          const std::size_t stride = w.row_bytes();
-          auto r = static_cast<int64_t>(begin);
-          for (float out[4]; r + 4 <= static_cast<int64_t>(end); r += 4) {
-            const uint8_t* row = w.data + static_cast<std::size_t>(r) * stride;
-            for (int64_t t = 0; t < n; ++t) {
-              dot4_bf16_f32(row, stride, x + t * cols, cols, out);
-              for (int k = 0; k < 4; ++k) y[t * rows + r + k] = out[k];
-            }
-          }
-          for (; r < static_cast<int64_t>(end); ++r) {
-            const uint8_t* row = w.data + static_cast<std::size_t>(r) * stride;
-            for (int64_t t = 0; t < n; ++t) y[t * rows + r] = dot_bf16_f32(row, x + t * cols, cols);
-          }
-          return;
-        }
-        if (const float* rows_f32 = aligned_f32_rows(w)) {  // no copy: the rows are floats already
-          const auto first = static_cast<int64_t>(begin);
-          dot_rows_inputs_f32(rows_f32 + first * cols, static_cast<int64_t>(end) - first, x, cols, n, cols, y + first,
-                              rows);
-          return;
-        }
-        std::vector<float> row(static_cast<std::size_t>(cols));
-        for (auto r = static_cast<int64_t>(begin); r < static_cast<int64_t>(end); ++r) {
-          w.decode_row(r, row.data());
-          for (int64_t t = 0; t < n; ++t) y[t * rows + r] = dot(x + t * cols, row.data(), cols);
-        }
-      });
+  if (w.panels) {
+    panel_product(w.panels->data(), rows, cols, begin / kPanelRows, (end + kPanelRows - 1) / kPanelRows, in.x, cols,
+                  in.n, y, rows);
+  } else if (w.dtype == DType::BF16) {
+    bf16_rows(in, w, begin, end, y);
+  } else if (const float* rows_f32 = aligned_f32_rows(w)) {  // no copy: the rows are floats already
+    dot_rows_inputs_f32(rows_f32 + begin * cols, end - begin, in.x, cols, in.n, cols, y + begin, rows);
+  } else {
+    std::vector<float> row(static_cast<std::size_t>(cols));
+    for (int64_t r = begin; r < end; ++r) {
+      w.decode_row(r, row.data());
+      for (int64_t t = 0; t < in.n; ++t) y[t * rows + r] = dot(in.x + t * cols, row.data(), cols);
+    }
+  }
+}
+
+void linear(const LinearInputs& in, const WeightMatrix& w, float* y) {
+  const int64_t step = linear_row_step(w), steps = (w.rows + step - 1) / step;
+  ThreadPool::global().parallel_for(static_cast<std::size_t>(steps), linear_step_work(w, in.n),
+                                    [&](std::size_t begin, std::size_t end) {
+                                      linear_rows(in, w, static_cast<int64_t>(begin) * step,
+                                                  std::min(w.rows, static_cast<int64_t>(end) * step), y);
+                                    });
+}
+
+void linear(const float* x, int64_t n, const WeightMatrix& w, float* y) {
+  // Kept per calling thread and reused: prefill's quantised inputs run to
+  // megabytes, and fresh pages for every product cost a page fault each (a
+  // tenth of prefill's time, measured).
+  thread_local LinearInputs in;
+  prepare_linear_inputs(x, n, w.cols, {&w}, in);
+  linear(in, w, y);
 }
 
 void linear_transposed(const float* x, const WeightMatrix& w, float* y) {

@@ -22,19 +22,29 @@ struct Dims {
         dv(c.v_head_dim), r(c.kv_lora_rank), qk(c.qk_head_dim()) {}
 };
 
+// x[n, D] prepared once for both projections that read it, q_a_proj (or
+// q_proj) and kv_a_proj: one quantisation for Q8 and Q4 weights.
+const LinearInputs& attention_inputs(const Config& config, const MlaWeights& w, const float* x, int64_t n) {
+  thread_local LinearInputs in;  // reused: prefill's run to megabytes
+  const WeightMatrix& q_in = config.q_lora_rank > 0 ? w.q_a_proj : w.q_proj;
+  prepare_linear_inputs(x, n, config.hidden_size, {&q_in, &w.kv_a_proj}, in);
+  return in;
+}
+
 // q [n, H, dn+dr] with RoPE applied to every head's last dr values.
-std::vector<float> project_queries(const Config& config, const MlaWeights& w, const float* x,
-                                   int64_t n, const RopeAngles& angles) {
+std::vector<float> project_queries(const Config& config, const MlaWeights& w, const LinearInputs& x,
+                                   const RopeAngles& angles) {
   const Dims d(config);
+  const int64_t n = x.n;
   std::vector<float> q(static_cast<std::size_t>(n * d.H * d.qk));
   if (config.q_lora_rank > 0) {
     std::vector<float> compressed(static_cast<std::size_t>(n * config.q_lora_rank));
-    linear(x, n, w.q_a_proj, compressed.data());
+    linear(x, w.q_a_proj, compressed.data());
     rms_norm(compressed.data(), w.q_a_norm.data(), n, config.q_lora_rank,
              static_cast<float>(config.rms_norm_eps), compressed.data());
     linear(compressed.data(), n, w.q_b_proj, q.data());
   } else {
-    linear(x, n, w.q_proj, q.data());
+    linear(x, w.q_proj, q.data());
   }
   for (int64_t t = 0; t < n; ++t)
     for (int64_t h = 0; h < d.H; ++h)
@@ -44,11 +54,12 @@ std::vector<float> project_queries(const Config& config, const MlaWeights& w, co
 }
 
 // c_kv = RMSNorm(x W_kva^T [:r]) and k_pe = RoPE(x W_kva^T [r:]) into each token's cache slot.
-void write_latents(const Config& config, const MlaWeights& w, const float* x, int64_t n,
-                   const CacheSlot* slots, const RopeAngles& angles, int layer) {
+void write_latents(const Config& config, const MlaWeights& w, const LinearInputs& x, const CacheSlot* slots,
+                   const RopeAngles& angles, int layer) {
   const Dims d(config);
+  const int64_t n = x.n;
   std::vector<float> a(static_cast<std::size_t>(n * (d.r + d.dr)));
-  linear(x, n, w.kv_a_proj, a.data());
+  linear(x, w.kv_a_proj, a.data());
   std::vector<float> latent(static_cast<std::size_t>(d.r)), key(static_cast<std::size_t>(d.dr));
   for (int64_t t = 0; t < n; ++t) {
     const float* row = a.data() + t * (d.r + d.dr);
@@ -312,8 +323,9 @@ void mla_forward(const Config& config, const MlaWeights& weights, const float* x
   cache.reserve(layer, first, n);
   std::vector<CacheSlot> slots(static_cast<std::size_t>(n));
   for (int64_t t = 0; t < n; ++t) slots[t] = {&cache, first + t};
-  const std::vector<float> q = project_queries(config, weights, x, n, angles);
-  write_latents(config, weights, x, n, slots.data(), angles, layer);
+  const LinearInputs& in = attention_inputs(config, weights, x, n);
+  const std::vector<float> q = project_queries(config, weights, in, angles);
+  write_latents(config, weights, in, slots.data(), angles, layer);
   cache.mark_filled(layer, first + n);
 
   std::vector<float> o(static_cast<std::size_t>(n * d.H * d.dv));
@@ -329,8 +341,9 @@ void mla_decode_batch(const Config& config, const MlaWeights& weights, const flo
                       const CacheSlot* slots, const RopeAngles& angles, int layer, float* out) {
   const Dims d(config);
   for (int64_t t = 0; t < n; ++t) slots[t].cache->reserve(layer, slots[t].position, 1);
-  const std::vector<float> q = project_queries(config, weights, x, n, angles);
-  write_latents(config, weights, x, n, slots, angles, layer);
+  const LinearInputs& in = attention_inputs(config, weights, x, n);
+  const std::vector<float> q = project_queries(config, weights, in, angles);
+  write_latents(config, weights, in, slots, angles, layer);
   for (int64_t t = 0; t < n; ++t) slots[t].cache->mark_filled(layer, slots[t].position + 1);
   std::vector<float> o(static_cast<std::size_t>(n * d.H * d.dv));
   attend_absorbed(config, weights, q.data(), n, slots, layer, o.data());

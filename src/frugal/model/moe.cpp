@@ -5,6 +5,7 @@
 #include "frugal/core/thread_pool.h"
 #include "frugal/kernels/linear.h"
 #include "frugal/kernels/ops.h"
+#include "frugal/model/streamed_experts.h"
 
 namespace frugal {
 namespace {
@@ -12,6 +13,13 @@ namespace {
 // Below this many multiply-adds per expert, experts are spread over the
 // threads instead of splitting each expert's rows.
 constexpr std::size_t kExpertParallelWork = 512 * 1024;
+
+// Up to this many tokens (decode, decode batches), large experts go through
+// streamed_experts_forward: their weights are read once per token group
+// anyway, so splitting all experts' rows as one pays off.
+constexpr int64_t kStreamedMaxTokens = 8;
+
+using TokenWeights = std::vector<std::pair<int64_t, float>>;
 
 }  // namespace
 
@@ -24,14 +32,8 @@ void moe_forward(const Config& config, const MoeWeights& weights, const float* x
       config, logits.data(), n,
       weights.correction_bias.empty() ? nullptr : weights.correction_bias.data());
 
-  if (weights.shared) {
-    swiglu_forward(*weights.shared, x, n, out);
-  } else {
-    std::fill_n(out, n * D, 0.0f);
-  }
-
   // Group the (token, weight) pairs by expert.
-  std::vector<std::vector<std::pair<int64_t, float>>> assigned(static_cast<std::size_t>(E));
+  std::vector<TokenWeights> assigned(static_cast<std::size_t>(E));
   for (int64_t t = 0; t < n; ++t)
     for (int k = 0; k < routing.k; ++k)
       assigned[routing.ids[t * routing.k + k]].emplace_back(t, routing.weights[t * routing.k + k]);
@@ -43,33 +45,65 @@ void moe_forward(const Config& config, const MoeWeights& weights, const float* x
     used.push_back(e);
     most_tokens = std::max(most_tokens, assigned[e].size());
   }
-  // Each expert's output, summed into `out` afterwards in expert order, so
-  // the result does not depend on how the experts were spread over threads.
-  std::vector<std::vector<float>> expert_outs(used.size());
-  auto run_experts = [&](std::size_t begin, std::size_t end) {
-    std::vector<float> gathered;
-    for (std::size_t j = begin; j < end; ++j) {
-      const auto& tokens = assigned[used[j]];
-      const auto m = static_cast<int64_t>(tokens.size());
-      gathered.resize(static_cast<std::size_t>(m * D));
-      expert_outs[j].resize(gathered.size());
-      for (int64_t i = 0; i < m; ++i) std::copy_n(x + tokens[i].first * D, D, gathered.data() + i * D);
-      swiglu_forward(weights.experts[used[j]], gathered.data(), m, expert_outs[j].data());
-    }
+
+  // x quantised once for the shared and every routed expert's gate and up.
+  std::vector<const WeightMatrix*> readers;
+  if (weights.shared) readers.insert(readers.end(), {&weights.shared->gate, &weights.shared->up});
+  for (int64_t e : used) readers.insert(readers.end(), {&weights.experts[e].gate, &weights.experts[e].up});
+  // Reused: prefill's run to megabytes. A plain reference, so that lambdas
+  // running on the pool's workers see this thread's inputs, not their own.
+  thread_local LinearInputs this_threads_inputs;
+  LinearInputs& all = this_threads_inputs;
+  prepare_linear_inputs(x, n, D, readers, all);
+  // An expert's inputs: its tokens' rows of `all`, or `all` itself when it has every token.
+  std::vector<LinearInputs> gathered(used.size());
+  auto expert_inputs = [&](std::size_t j) -> const LinearInputs& {
+    const TokenWeights& tokens = assigned[used[j]];
+    if (static_cast<int64_t>(tokens.size()) == n) return all;  // tokens are in order, one per token
+    std::vector<int64_t> rows(tokens.size());
+    for (std::size_t i = 0; i < tokens.size(); ++i) rows[i] = tokens[i].first;
+    gather_linear_inputs(all, rows, gathered[j]);
+    return gathered[j];
   };
-  // Small experts (decode batches of small models) run one per thread: each
-  // expert's products alone are too short to split. Large ones split their
-  // rows over the threads inside swiglu_forward.
+
   const std::size_t expert_work = most_tokens * 3 * static_cast<std::size_t>(D * config.moe_intermediate_size);
-  if (expert_work < kExpertParallelWork) {
-    ThreadPool::global().parallel_for(used.size(), expert_work, run_experts);
+  if (n <= kStreamedMaxTokens && expert_work >= kExpertParallelWork) {
+    TokenWeights every_token(static_cast<std::size_t>(n));
+    for (int64_t t = 0; t < n; ++t) every_token[t] = {t, 1.0f};
+    std::vector<ExpertJob> jobs;
+    if (weights.shared) jobs.push_back({&*weights.shared, &all, &every_token});
+    for (std::size_t j = 0; j < used.size(); ++j)
+      jobs.push_back({&weights.experts[used[j]], &expert_inputs(j), &assigned[used[j]]});
+    streamed_experts_forward(jobs, n, D, out);
   } else {
-    run_experts(0, used.size());
-  }
-  for (std::size_t j = 0; j < used.size(); ++j) {
-    const auto& tokens = assigned[used[j]];
-    for (std::size_t i = 0; i < tokens.size(); ++i)
-      axpy(tokens[i].second, expert_outs[j].data() + i * D, out + tokens[i].first * D, D);
+    if (weights.shared) {
+      swiglu_forward(*weights.shared, all, out);
+    } else {
+      std::fill_n(out, n * D, 0.0f);
+    }
+    // Each expert's output, summed into `out` afterwards in expert order, so
+    // the result does not depend on how the experts were spread over threads.
+    std::vector<std::vector<float>> expert_outs(used.size());
+    auto run_experts = [&](std::size_t begin, std::size_t end) {
+      for (std::size_t j = begin; j < end; ++j) {
+        const LinearInputs& in = expert_inputs(j);
+        expert_outs[j].resize(static_cast<std::size_t>(in.n * D));
+        swiglu_forward(weights.experts[used[j]], in, expert_outs[j].data());
+      }
+    };
+    // Small experts (decode batches of small models) run one per thread: each
+    // expert's products alone are too short to split. Large ones split their
+    // rows over the threads inside swiglu_forward.
+    if (expert_work < kExpertParallelWork) {
+      ThreadPool::global().parallel_for(used.size(), expert_work, run_experts);
+    } else {
+      run_experts(0, used.size());
+    }
+    for (std::size_t j = 0; j < used.size(); ++j) {
+      const auto& tokens = assigned[used[j]];
+      for (std::size_t i = 0; i < tokens.size(); ++i)
+        axpy(tokens[i].second, expert_outs[j].data() + i * D, out + tokens[i].first * D, D);
+    }
   }
   if (routing_out != nullptr) *routing_out = routing;
 }

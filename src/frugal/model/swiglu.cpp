@@ -2,19 +2,24 @@
 
 #include <vector>
 
-#include "frugal/kernels/linear.h"
 #include "frugal/kernels/ops.h"
 
 namespace frugal {
 
-void swiglu_forward(const SwiGluWeights& weights, const float* x, int64_t n, float* out) {
-  const int64_t width = weights.gate.rows;
+void swiglu_forward(const SwiGluWeights& weights, const LinearInputs& in, float* out) {
+  const int64_t width = weights.gate.rows, n = in.n;
   std::vector<float> gate(static_cast<std::size_t>(n * width));
   std::vector<float> up(gate.size());
-  linear(x, n, weights.gate, gate.data());
-  linear(x, n, weights.up, up.data());
+  linear(in, weights.gate, gate.data());
+  linear(in, weights.up, up.data());
   silu_mul(gate.data(), up.data(), n * width);
   linear(gate.data(), n, weights.down, out);
+}
+
+void swiglu_forward(const SwiGluWeights& weights, const float* x, int64_t n, float* out) {
+  thread_local LinearInputs in;  // reused: prefill's run to megabytes
+  prepare_linear_inputs(x, n, weights.gate.cols, {&weights.gate, &weights.up}, in);
+  swiglu_forward(weights, in, out);
 }
 
 }  // namespace frugal
