@@ -27,6 +27,7 @@
 #include "frugal/generate/session.h"
 #include "frugal/model/model_stats.h"
 #include "int_list.h"
+#include "kv_cache_flag.h"
 
 namespace frugal::cli {
 namespace {
@@ -37,7 +38,7 @@ using Clock = std::chrono::steady_clock;
 struct BenchOptions {
   std::string model;
   std::string weights = "auto";
-  std::string kv_cache = "f32";
+  std::string kv_cache = "auto";
   int64_t prompt = 512;
   int64_t gen = 128;
   std::string depths = "0";
@@ -58,7 +59,9 @@ int run_bench(const BenchOptions& o) {
   if (o.threads > 0) ThreadPool::set_global_threads(o.threads);
   if (o.prompt < 1 || o.gen < 1) fail("--prompt and --gen must be at least 1");
   const std::vector<int64_t> depths = parse_int_list(o.depths, "--depth", INT32_MAX);
-  const DType kv_dtype = parse_kv_cache_dtype(o.kv_cache);
+  // "auto" resolves for the run's longest context, so every depth uses one cache.
+  const int64_t longest_context = *std::max_element(depths.begin(), depths.end()) + o.prompt + o.gen;
+  const DType kv_dtype = parse_kv_cache_dtype(o.kv_cache, longest_context);
   const auto load_start = Clock::now();
   const Model model(o.model, parse_weight_format(o.weights));
   std::fprintf(stderr, "loaded with %s weights in %.1f s\n", to_string(model.weight_format()).c_str(),
@@ -156,7 +159,7 @@ int run_bench(const BenchOptions& o) {
 
   json out = {{"model", o.model},
               {"weights", o.weights},
-              {"kv_cache", o.kv_cache},
+              {"kv_cache", kv_cache_dtype_name(kv_dtype)},
               {"cpu", describe_cpu()},
               {"threads", threads},
               {"bandwidth_bytes_per_s", bandwidth.bytes_per_second},
@@ -181,7 +184,7 @@ int run_bench(const BenchOptions& o) {
               "%.0f MB weights/token, %s KV cache, peak RSS %.2f GB, %d threads, cpu %s\n",
               bandwidth.bytes_per_second / 1e9, bandwidths.size(), bandwidth.passes,
               bandwidth.buffer_bytes / double(1 << 30),
-              stats.weight_bytes_per_token / 1e6, o.kv_cache.c_str(), peak_rss / 1e9, threads, describe_cpu().c_str());
+              stats.weight_bytes_per_token / 1e6, kv_cache_dtype_name(kv_dtype).c_str(), peak_rss / 1e9, threads, describe_cpu().c_str());
   return 0;
 }
 
@@ -192,9 +195,7 @@ Runner add_bench_command(CLI::App& app) {
   CLI::App* command = app.add_subcommand("bench", "Measure prefill and decode speed against the bandwidth floor");
   command->add_option("--model", o->model, "Hugging Face checkpoint folder")->required();
   command->add_option("--weights", o->weights, "Weight format (auto: as stored)")->check(CLI::IsMember(weight_format_names()));
-  command->add_option("--kv-cache", o->kv_cache, "Latent KV cache precision")
-      ->check(CLI::IsMember({"f32", "bf16", "q8"}))
-      ->capture_default_str();
+  add_kv_cache_option(*command, o->kv_cache);
   command->add_option("--prompt", o->prompt, "Prompt tokens to prefill")->capture_default_str();
   command->add_option("--gen", o->gen, "Tokens to decode")->capture_default_str();
   command->add_option("--depth", o->depths, "Context depths, comma-separated")->capture_default_str();

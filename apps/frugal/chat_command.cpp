@@ -43,7 +43,7 @@ int run_chat(ChatOptions& o) {
   const ChatFormat format = o.flags.resolve_chat_format(*tokenizer);
   const int64_t context = std::min<int64_t>(o.flags.context > 0 ? o.flags.context : 4096,
                                             model.config().max_position_embeddings);
-  Session session(model, context, parse_kv_cache_dtype(o.flags.kv_cache));
+  Session session(model, context, parse_kv_cache_dtype(o.flags.kv_cache, context));
   const ReasoningDisplay display = o.flags.reasoning_display();
   const bool interactive = ::isatty(STDIN_FILENO) == 1;
 
@@ -97,7 +97,7 @@ int run_chat(ChatOptions& o) {
     printer.finish();
     if (result.stop_reason == StopReason::Interrupted) std::fputs("(stopped)\n", stdout);
     history.push_back({"assistant", result.text, {}});
-    std::fprintf(stderr, "%s\n", generation_summary(result, o.flags.seed_used()).c_str());
+    std::fprintf(stderr, "%s\n", generation_summary(result, session.kv_cache_dtype(), o.flags.seed_used()).c_str());
   }
   return 0;
 }

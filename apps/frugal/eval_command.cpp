@@ -29,6 +29,7 @@
 #include "frugal/rl/greedy_completer.h"
 #include "frugal/rl/problem_file.h"
 #include "frugal/rl/task_registry.h"
+#include "kv_cache_flag.h"
 
 namespace frugal::cli {
 namespace {
@@ -45,7 +46,7 @@ struct EvalOptions {
   TaskFlags task_flags;
   std::string prompt_template = "compact";
   int64_t max_tokens = 256;
-  std::string kv_cache = "f32";
+  std::string kv_cache = "auto";
   std::string weights = "auto";
   int threads = 0;
   bool json = false;
@@ -162,7 +163,7 @@ int run_eval(const EvalOptions& o) {
 
   const Tokenizer tokenizer = Tokenizer::load(o.model);
   const Model model(o.model, parse_weight_format(o.weights));
-  rl::GreedyCompleter completer(model, tokenizer, o.max_tokens, "</answer>", parse_kv_cache_dtype(o.kv_cache));
+  rl::GreedyCompleter completer(model, tokenizer, o.max_tokens, "</answer>", o.kv_cache);
   rl::EvaluationOptions options;
   options.prompt_template = prompt_template;
   options.progress = progress_printer();
@@ -211,9 +212,7 @@ Runner add_eval_command(CLI::App& app) {
   command->add_option("--weights", o->weights, "Weight format in memory (auto: as stored)")
       ->check(CLI::IsMember(weight_format_names()))
       ->capture_default_str();
-  command->add_option("--kv-cache", o->kv_cache, "Latent KV cache precision")
-      ->check(CLI::IsMember({"f32", "bf16", "q8"}))
-      ->capture_default_str();
+  add_kv_cache_option(*command, o->kv_cache);
   command->add_option("--max-tokens", o->max_tokens, "Most tokens per completion")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30))
       ->capture_default_str();

@@ -60,7 +60,7 @@ int run_generate(GenerateOptions& o) {
   const int64_t max_context = model.config().max_position_embeddings;
   const int64_t wanted = static_cast<int64_t>(prompt.size()) + options.max_new_tokens;
   const int64_t context = o.flags.context > 0 ? o.flags.context : std::min(wanted, max_context);
-  Session session(model, context, parse_kv_cache_dtype(o.flags.kv_cache));
+  Session session(model, context, parse_kv_cache_dtype(o.flags.kv_cache, context));
 
   const ReasoningDisplay display = o.flags.reasoning_display();
   ReplyPrinter printer(opens_reasoning, display);
@@ -81,6 +81,7 @@ int run_generate(GenerateOptions& o) {
         {"generated_tokens", result.tokens.size()},
         {"prefill_tokens_per_s", result.prefill_seconds > 0 ? result.prefilled_tokens / result.prefill_seconds : 0.0},
         {"decode_tokens_per_s", result.decode_seconds > 0 ? result.tokens.size() / result.decode_seconds : 0.0},
+        {"kv_cache", kv_cache_dtype_name(session.kv_cache_dtype())},
         {"kv_cache_bytes", result.kv_bytes_in_use},
         {"peak_rss_bytes", peak_rss_bytes()},
         {"seed", o.flags.seed_used()},
@@ -92,7 +93,7 @@ int run_generate(GenerateOptions& o) {
       std::printf("\n");
     }
     printer.finish();
-    std::fprintf(stderr, "%s\n", generation_summary(result, o.flags.seed_used()).c_str());
+    std::fprintf(stderr, "%s\n", generation_summary(result, session.kv_cache_dtype(), o.flags.seed_used()).c_str());
   }
   return 0;
 }

@@ -7,6 +7,7 @@
 #include "frugal/core/error.h"
 #include "frugal/core/peak_memory.h"
 #include "frugal/core/thread_pool.h"
+#include "kv_cache_flag.h"
 
 namespace frugal::cli {
 
@@ -34,9 +35,7 @@ void GenerationFlags::add_to(CLI::App& command, int64_t default_max_tokens) {
   command.add_option("--threads", threads, "Worker threads (default: all cores)")->check(CLI::Range(1, 1024));
   command.add_option("--weights", weights, "Weight format in memory (auto: as stored)")
       ->check(CLI::IsMember(weight_format_names()));
-  command.add_option("--kv-cache", kv_cache, "Latent KV cache precision (bf16: half the bytes; q8: about a quarter, attended in int8: the one for long contexts)")
-      ->check(CLI::IsMember({"f32", "bf16", "q8"}))
-      ->capture_default_str();
+  add_kv_cache_option(command, kv_cache);
   command.add_option("--reasoning", reasoning, "How to show R1-style reasoning")
       ->check(CLI::IsMember({"show", "hide", "raw"}));
 }
@@ -86,16 +85,16 @@ GenerationOptions GenerationFlags::options(const Model& m, const Tokenizer* t) c
 
 std::string bos_text(const Tokenizer& t) { return t.bos_id() ? t.token_string(*t.bos_id()) : ""; }
 
-std::string generation_summary(const GenerationResult& r, uint64_t seed) {
+std::string generation_summary(const GenerationResult& r, DType kv_cache_dtype, uint64_t seed) {
   const auto generated = static_cast<double>(r.tokens.size());
   char line[512];
   std::snprintf(line, sizeof line,
                 "prompt %lld tokens (%lld prefilled, %.1f tokens/s) | generated %zu tokens (%.1f tokens/s, "
-                "stop: %s) | KV cache %.1f KiB in use | peak RSS %.1f MiB | seed %llu",
+                "stop: %s) | KV cache (%s) %.1f KiB in use | peak RSS %.1f MiB | seed %llu",
                 static_cast<long long>(r.prompt_tokens), static_cast<long long>(r.prefilled_tokens),
                 r.prefill_seconds > 0 ? r.prefilled_tokens / r.prefill_seconds : 0.0, r.tokens.size(),
                 r.decode_seconds > 0 ? generated / r.decode_seconds : 0.0, to_string(r.stop_reason),
-                r.kv_bytes_in_use / 1024.0, static_cast<double>(peak_rss_bytes()) / (1024.0 * 1024.0),
+                kv_cache_dtype_name(kv_cache_dtype).c_str(), r.kv_bytes_in_use / 1024.0, static_cast<double>(peak_rss_bytes()) / (1024.0 * 1024.0),
                 static_cast<unsigned long long>(seed));
   return line;
 }

@@ -31,7 +31,7 @@ struct GenerationFlags {
   int threads = 0;
   std::string reasoning = "show";
   std::string weights = "auto";
-  std::string kv_cache = "f32";
+  std::string kv_cache = "auto";
 
   void add_to(CLI::App& command, int64_t default_max_tokens);
   // Applies --threads, loads the tokenizer (required, or only if present).
@@ -50,6 +50,6 @@ struct GenerationFlags {
 std::string bos_text(const Tokenizer& tokenizer);
 
 // One line of figures for stderr: tokens, speeds, cache bytes, stop reason.
-std::string generation_summary(const GenerationResult& result, uint64_t seed);
+std::string generation_summary(const GenerationResult& result, DType kv_cache_dtype, uint64_t seed);
 
 }  // namespace frugal::cli

@@ -16,6 +16,7 @@
 #include "frugal/core/thread_pool.h"
 #include "frugal/io/safetensors.h"
 #include "frugal/model/model.h"
+#include "kv_cache_flag.h"
 
 namespace frugal::cli {
 namespace {
@@ -105,7 +106,7 @@ void run_sequence(const Model& model, const std::vector<int32_t>& tokens, std::s
   const auto T = static_cast<int64_t>(tokens.size());
   const int64_t V = c.vocab_size, D = c.hidden_size;
   const int K = model.mtp_modules();
-  KvCache cache = model.new_cache(T, parse_kv_cache_dtype(options.kv_cache));
+  KvCache cache = model.new_cache(T, parse_kv_cache_dtype(options.kv_cache, T));
   ForwardTrace trace;
   ForwardOptions forward_options;
   forward_options.prefill_attention =
@@ -201,9 +202,7 @@ Runner add_logits_command(CLI::App& app) {
       ->check(CLI::IsMember({"naive", "absorbed"}));
   command->add_option("--weights", options->weights, "Weight format in memory (auto: as stored)")
       ->check(CLI::IsMember(weight_format_names()));
-  command->add_option("--kv-cache", options->kv_cache, "Latent KV cache precision")
-      ->check(CLI::IsMember({"f32", "bf16", "q8"}))
-      ->capture_default_str();
+  add_kv_cache_option(*command, options->kv_cache);
   command->add_flag("--trace", options->trace,
                     "Also write hidden states and routing per layer (golden names)");
   return [options] { return run_logits(*options); };

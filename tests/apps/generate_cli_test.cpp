@@ -79,6 +79,9 @@ TEST(GenerateCli, TheSameSeedGivesTheSameOutput) {
   // The text is the decoding of the ids; the prompt got BOS (add_bos_token).
   EXPECT_EQ(a["text"].get<std::string>(), test::deepseek_tokenizer().decode(a["ids"].get<std::vector<int32_t>>()));
   EXPECT_EQ(a["prompt_ids"][0].get<int32_t>(), 0);
+  // The default cache ("auto") is f32 at this short a context; asked for, q8.
+  EXPECT_EQ(a["kv_cache"], "f32");
+  EXPECT_EQ(run_json(args + " --seed 11 --kv-cache q8")["kv_cache"], "q8");
 }
 
 TEST(GenerateCli, StopStringsCutTheTextBeforeThem) {

@@ -180,12 +180,15 @@ TEST(KvCacheTest, StoresBf16ValuesInHalfTheBytes) {
     for (std::size_t i = 0; i < key.size(); ++i)
       EXPECT_NEAR(key_back[i], key[i], cache == &f32 ? 0.0f : 4e-3f * std::fabs(key[i]));
   }
-  EXPECT_THROW(parse_kv_cache_dtype("fp8"), Error);
+  EXPECT_THROW(parse_kv_cache_dtype("fp8", 10), Error);
+  EXPECT_EQ(parse_kv_cache_dtype("auto", kAutoQ8CacheContext), DType::F32);
+  EXPECT_EQ(parse_kv_cache_dtype("auto", kAutoQ8CacheContext + 1), DType::I8);
+  EXPECT_EQ(parse_kv_cache_dtype("bf16", 1 << 20), DType::BF16);
 }
 
 TEST(KvCacheTest, StoresQ8ValuesAsCodesAndBlockScales) {
   const Model model(test::golden_dir("v3-tiny") + "/checkpoint");  // latent 32, rope key 8: one short block
-  KvCache f32 = model.new_cache(10), q8 = model.new_cache(10, parse_kv_cache_dtype("q8"));
+  KvCache f32 = model.new_cache(10), q8 = model.new_cache(10, parse_kv_cache_dtype("q8", 10));
   EXPECT_EQ(q8.dtype(), DType::I8);
   EXPECT_EQ(kv_cache_dtype_name(q8.dtype()), "q8");
   EXPECT_EQ(q8.bytes_per_token(), f32.bytes_per_token() / 4 + static_cast<std::size_t>(q8.layers()) * 2 * 4);

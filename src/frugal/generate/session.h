@@ -13,12 +13,13 @@ namespace frugal {
 class Session {
  public:
   // `context`: the most tokens the session can hold (at most the model's
-  // max_position_embeddings); the latent cache keeps f32 or bf16 values.
+  // max_position_embeddings); the latent cache keeps f32, bf16 or q8 values.
   Session(const Model& model, int64_t context, DType kv_cache_dtype = DType::F32, int64_t prefill_chunk = 512);
 
   const Model& model() const { return model_; }
   const std::vector<int32_t>& tokens() const { return tokens_; }
   int64_t context() const { return cache_.capacity(); }
+  DType kv_cache_dtype() const { return cache_.dtype(); }
   int64_t remaining() const { return cache_.capacity() - static_cast<int64_t>(tokens_.size()); }
 
   // Appends tokens (in chunks for long prompts) and returns the logits [V]

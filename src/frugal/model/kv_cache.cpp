@@ -8,11 +8,12 @@
 
 namespace frugal {
 
-DType parse_kv_cache_dtype(const std::string& name) {
+DType parse_kv_cache_dtype(const std::string& name, int64_t context) {
+  if (name == "auto") return context > kAutoQ8CacheContext ? DType::I8 : DType::F32;
   if (name == "f32") return DType::F32;
   if (name == "bf16") return DType::BF16;
   if (name == "q8") return DType::I8;
-  fail("--kv-cache: unknown precision '", name, "' (expected f32, bf16 or q8)");
+  fail("--kv-cache: unknown precision '", name, "' (expected auto, f32, bf16 or q8)");
 }
 
 std::string kv_cache_dtype_name(DType dtype) {

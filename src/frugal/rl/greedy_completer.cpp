@@ -7,8 +7,9 @@
 namespace frugal::rl {
 
 GreedyCompleter::GreedyCompleter(const Model& model, const Tokenizer& tokenizer, int64_t max_new_tokens,
-                                 std::string stop_marker, DType kv_cache_dtype)
-    : model_(model), tokenizer_(tokenizer), stop_marker_(std::move(stop_marker)), kv_cache_dtype_(kv_cache_dtype) {
+                                 std::string stop_marker, std::string kv_cache)
+    : model_(model), tokenizer_(tokenizer), stop_marker_(std::move(stop_marker)), kv_cache_(std::move(kv_cache)) {
+  parse_kv_cache_dtype(kv_cache_, 0);  // an unknown name fails now, not at the first prompt
   if (max_new_tokens < 1) fail("the most tokens per completion must be at least 1, got ", max_new_tokens);
   if (stop_marker_.empty()) fail("the stop marker is empty");
   options_.sampling.temperature = 0.0f;
@@ -36,7 +37,7 @@ Completion GreedyCompleter::complete_one(const std::string& prompt) {
   const int64_t needed = std::min<int64_t>(static_cast<int64_t>(ids.size()) + options_.max_new_tokens,
                                            model_.config().max_position_embeddings);
   // One cache for all prompts, grown only for a longer one.
-  if (!session_ || session_->context() < needed) session_ = std::make_unique<Session>(model_, needed, kv_cache_dtype_);
+  if (!session_ || session_->context() < needed) session_ = std::make_unique<Session>(model_, needed, parse_kv_cache_dtype(kv_cache_, needed));
   return completion_from(generate(*session_, ids, options_, &tokenizer_), stop_marker_);
 }
 

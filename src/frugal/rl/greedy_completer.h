@@ -24,7 +24,7 @@ class GreedyCompleter final : public CompletionEngine {
  public:
   // Model and tokenizer must outlive the completer.
   GreedyCompleter(const Model& model, const Tokenizer& tokenizer, int64_t max_new_tokens,
-                  std::string stop_marker = "</answer>", DType kv_cache_dtype = DType::F32);
+                  std::string stop_marker = "</answer>", std::string kv_cache = "f32");
 
   std::vector<Completion> complete(const std::vector<std::string>& prompts) override;
   Completion complete_one(const std::string& prompt);
@@ -35,7 +35,7 @@ class GreedyCompleter final : public CompletionEngine {
   const Model& model_;
   const Tokenizer& tokenizer_;
   std::string stop_marker_;
-  DType kv_cache_dtype_;
+  std::string kv_cache_;  // as parse_kv_cache_dtype takes it, "auto" included
   GenerationOptions options_;
   std::unique_ptr<Session> session_;
 };
