@@ -210,7 +210,7 @@ TEST(LatentAttentionQ8, AnEmptySpanContributesNothing) {
   const Case c{4, 20, 32, 8};
   const AttentionRun run(c, 3, 1.0f);
   std::vector<float> max(4), sum(4), out(4 * 32);
-  latent_attention_q8_span(run.args, 32, 48, {max.data(), sum.data(), out.data()});
+  latent_attention_q8_span_at(simd_level(), run.args, 32, 48, {max.data(), sum.data(), out.data()});
   for (int h = 0; h < 4; ++h) {
     EXPECT_EQ(sum[h], 0.0f);
     EXPECT_TRUE(std::isinf(max[h]) && max[h] < 0);

@@ -9,9 +9,9 @@
 #include "frugal/kernels/latent_attention_q8_chunk.h"
 
 namespace frugal {
-namespace q8_attention {
 
-void quantize_queries(const LatentAttentionQ8Args& a, QuantizedQueries& q) {
+void quantize_latent_queries(const LatentAttentionQ8Args& a, QuantizedLatentQueries& q) {
+  using q8_attention::kQuadsPerBlock;
   const LatentTileLayout& l = a.layout;
   q.heads = a.heads;
   q.quads = (l.latent_padded + l.rope_padded) / 4;
@@ -39,6 +39,7 @@ void quantize_queries(const LatentAttentionQ8Args& a, QuantizedQueries& q) {
   }
 }
 
+namespace q8_attention {
 namespace {
 
 // Probabilities times their positions' block scales, to 8 unsigned bits
@@ -109,17 +110,18 @@ void chunk_portable(const Context& c, int64_t c0, int64_t c1) {
 
 using namespace q8_attention;
 
-void latent_attention_q8_span_at(SimdLevel level, const LatentAttentionQ8Args& args, int64_t begin, int64_t end,
+void latent_attention_q8_span_at(SimdLevel level, const LatentAttentionQ8Args& args,
+                                 const QuantizedLatentQueries& queries, int64_t begin, int64_t end,
                                  const AttentionSpan& span) {
   const LatentTileLayout& l = args.layout;
   if (args.heads < 1 || args.positions < 0 || begin < 0 || begin % kTile != 0)
     fail("q8 latent attention: bad arguments (heads ", args.heads, ", span from ", begin, ")");
+  if (queries.heads != args.heads || queries.quads != (l.latent_padded + l.rope_padded) / 4)
+    fail("q8 latent attention: queries quantised for another shape");
   end = std::min(end, args.positions);
-  thread_local QuantizedQueries queries;
   thread_local SpanState state;
   state.reset(args.heads, l.latent_padded);
   if (begin < end) {
-    quantize_queries(args, queries);
     const Context context{args, queries, state, LatentTileLayout::tiles_for(end)};
     // AVX-512 without VNNI runs the AVX2 chunk.
     auto chunk = chunk_portable;
@@ -139,9 +141,16 @@ void latent_attention_q8_span_at(SimdLevel level, const LatentAttentionQ8Args& a
   }
 }
 
-void latent_attention_q8_span(const LatentAttentionQ8Args& args, int64_t begin, int64_t end,
-                              const AttentionSpan& span) {
-  latent_attention_q8_span_at(simd_level(), args, begin, end, span);
+void latent_attention_q8_span_at(SimdLevel level, const LatentAttentionQ8Args& args, int64_t begin, int64_t end,
+                                 const AttentionSpan& span) {
+  thread_local QuantizedLatentQueries queries;
+  quantize_latent_queries(args, queries);
+  latent_attention_q8_span_at(level, args, queries, begin, end, span);
+}
+
+void latent_attention_q8_span(const LatentAttentionQ8Args& args, const QuantizedLatentQueries& queries,
+                              int64_t begin, int64_t end, const AttentionSpan& span) {
+  latent_attention_q8_span_at(simd_level(), args, queries, begin, end, span);
 }
 
 void merge_attention_spans(int heads, int latent_dim, const AttentionSpan* spans, int count, float* result,
@@ -168,7 +177,7 @@ void latent_attention_q8(const LatentAttentionQ8Args& args, float* out, int64_t 
   std::vector<float> max(static_cast<std::size_t>(args.heads)), sum(max.size());
   std::vector<float> partial(static_cast<std::size_t>(args.heads) * args.layout.latent_dim);
   const AttentionSpan span{max.data(), sum.data(), partial.data()};
-  latent_attention_q8_span(args, 0, args.positions, span);
+  latent_attention_q8_span_at(simd_level(), args, 0, args.positions, span);
   merge_attention_spans(args.heads, args.layout.latent_dim, &span, 1, out, out_stride);
 }
 

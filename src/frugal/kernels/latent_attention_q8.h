@@ -20,6 +20,7 @@
 // and merge_attention_spans combines spans, so one token's attention can
 // use every thread while each reads disjoint cache rows.
 #include <cstdint>
+#include <vector>
 
 #include "frugal/core/cpu_features.h"
 #include "frugal/kernels/latent_tiles_q8.h"
@@ -38,6 +39,31 @@ struct LatentAttentionQ8Args {
   const uint8_t* tiles = nullptr;   // tile k at tiles + k * layout.tile_bytes()
 };
 
+// The queries as int8 codes per head and block (the rope key one more
+// block), padded like the cache's columns, with each block's scale (times
+// the softmax scale) and 128 times its code sum: a dot product with the
+// cache's offset codes, minus that, is the dot product with the true codes.
+struct QuantizedLatentQueries {
+  int heads = 0;
+  int quads = 0;   // dwords per head: latent_padded / 4 + rope_padded / 4
+  int blocks = 0;  // latent blocks + 1
+  // [quads][heads], 4 codes per dword: one quad's dwords of consecutive
+  // heads sit together, at fixed offsets from one pointer.
+  std::vector<int32_t> codes;
+  std::vector<float> scales;    // [heads][blocks]
+  std::vector<int32_t> offsets; // [heads][blocks]
+
+  const int32_t* quad_codes(int g) const { return codes.data() + static_cast<std::size_t>(g) * heads; }
+  int8_t code(int h, int column) const {
+    return reinterpret_cast<const int8_t*>(quad_codes(column / 4) + h)[column % 4];
+  }
+  float scale(int h, int b) const { return scales[static_cast<std::size_t>(h) * blocks + b]; }
+  int32_t offset(int h, int b) const { return offsets[static_cast<std::size_t>(h) * blocks + b]; }
+};
+
+// Quantises one token's queries (the same codes at every SIMD level).
+void quantize_latent_queries(const LatentAttentionQ8Args& args, QuantizedLatentQueries& queries);
+
 // A span's partial result per head: the running maximum score, the sum of
 // e^(score - max) and the unnormalised output (latent_dim values).
 struct AttentionSpan {
@@ -47,9 +73,14 @@ struct AttentionSpan {
 };
 
 // Attends over positions [begin, end) (begin a multiple of 16; end clipped
-// to args.positions). A span with no positions gives max -inf, sum 0.
-void latent_attention_q8_span(const LatentAttentionQ8Args& args, int64_t begin, int64_t end,
-                              const AttentionSpan& span);
+// to args.positions) with the token's queries quantised by
+// quantize_latent_queries (once for all its spans), or quantising them.
+// A span with no positions gives max -inf, sum 0.
+void latent_attention_q8_span(const LatentAttentionQ8Args& args, const QuantizedLatentQueries& queries,
+                              int64_t begin, int64_t end, const AttentionSpan& span);
+void latent_attention_q8_span_at(SimdLevel level, const LatentAttentionQ8Args& args,
+                                 const QuantizedLatentQueries& queries, int64_t begin, int64_t end,
+                                 const AttentionSpan& span);
 void latent_attention_q8_span_at(SimdLevel level, const LatentAttentionQ8Args& args, int64_t begin, int64_t end,
                                  const AttentionSpan& span);
 

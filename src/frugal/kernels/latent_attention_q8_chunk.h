@@ -17,29 +17,8 @@ constexpr int kChunkTiles = kChunk / kTile;
 constexpr int kQuadsPerBlock = kLatentScaleBlock / 4;
 constexpr int kMostLatentBlocks = 8;     // the vector path's buffers: latent_dim <= 1024
 
-// The queries as int8 codes per head and block (the rope key one more
-// block), padded like the cache's columns, with each block's scale (times
-// the softmax scale) and 128 times its code sum: a dot product with the
-// cache's offset codes, minus that, is the dot product with the true codes.
-struct QuantizedQueries {
-  int heads = 0;
-  int quads = 0;   // dwords per head: latent_padded / 4 + rope_padded / 4
-  int blocks = 0;  // latent blocks + 1
-  // [quads][heads], 4 codes per dword: one quad's dwords of consecutive
-  // heads sit together, at fixed offsets from one pointer.
-  std::vector<int32_t> codes;
-  std::vector<float> scales;    // [heads][blocks]
-  std::vector<int32_t> offsets; // [heads][blocks]
+using QuantizedQueries = QuantizedLatentQueries;
 
-  const int32_t* quad_codes(int g) const { return codes.data() + static_cast<std::size_t>(g) * heads; }
-  int8_t code(int h, int column) const {
-    return reinterpret_cast<const int8_t*>(quad_codes(column / 4) + h)[column % 4];
-  }
-  float scale(int h, int b) const { return scales[static_cast<std::size_t>(h) * blocks + b]; }
-  int32_t offset(int h, int b) const { return offsets[static_cast<std::size_t>(h) * blocks + b]; }
-};
-
-void quantize_queries(const LatentAttentionQ8Args& a, QuantizedQueries& q);
 
 // One span's running state per head, outputs padded to whole column blocks.
 struct SpanState {

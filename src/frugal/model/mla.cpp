@@ -1,6 +1,7 @@
 #include "frugal/model/mla.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 
 #include "frugal/core/error.h"
@@ -205,43 +206,55 @@ void attend_cached_rows(const Dims& d, float scale, const float* q, const float*
 // partial softmaxes are merged per token.
 void attend_cached_tiles(const Dims& d, float scale, const float* q, const float* q_latent, int64_t n,
                          const CacheSlot* slots, int layer, float* o_latent) {
+  // Each token's positions split into spans that the threads claim one at a
+  // time: a thread that falls behind (a shared VM's cores do) then takes
+  // fewer, instead of the others waiting for its fixed share. About four
+  // spans per thread, none shorter than kLeastSpanTiles.
   constexpr int64_t kLeastSpanTiles = 16;  // 256 positions: merging costs less than a span
+  constexpr int64_t kSpansPerThread = 4;
   const int64_t threads = ThreadPool::global().num_threads();
-  const int64_t wanted = std::max<int64_t>(1, (threads + n - 1) / n);
+  const int64_t wanted = std::max<int64_t>(1, (kSpansPerThread * threads + n - 1) / n);
+  std::vector<LatentAttentionQ8Args> args(static_cast<std::size_t>(n));
+  std::vector<QuantizedLatentQueries> queries(static_cast<std::size_t>(n));
   std::vector<int64_t> first_job(static_cast<std::size_t>(n + 1), 0);
   for (int64_t s = 0; s < n; ++s) {
-    const int64_t tiles = LatentTileLayout::tiles_for(slots[s].position + 1);
+    LatentAttentionQ8Args& a = args[s];
+    a.heads = static_cast<int>(d.H);
+    a.positions = slots[s].position + 1;
+    a.scale = scale;
+    a.q_latent = q_latent + s * d.r;
+    a.q_latent_stride = n * d.r;
+    a.q_rope = q + s * d.H * d.qk + d.dn;
+    a.q_rope_stride = d.qk;
+    a.layout = slots[s].cache->q8_layout();
+    a.tiles = slots[s].cache->q8_tiles(layer);
+    const int64_t tiles = LatentTileLayout::tiles_for(a.positions);
     first_job[s + 1] = first_job[s] + std::clamp<int64_t>(tiles / kLeastSpanTiles, 1, wanted);
   }
+  // The queries once per token, shared by its spans.
+  ThreadPool::global().parallel_for(static_cast<std::size_t>(n), static_cast<std::size_t>(d.H * (d.r + d.dr)),
+                                    [&](std::size_t begin, std::size_t end) {
+                                      for (std::size_t s = begin; s < end; ++s) quantize_latent_queries(args[s], queries[s]);
+                                    });
   const int64_t jobs = first_job[n];
   std::vector<float> maxima(static_cast<std::size_t>(jobs * d.H)), sums(maxima.size());
   std::vector<float> partial(static_cast<std::size_t>(jobs * d.H * d.r));
   std::vector<AttentionSpan> spans(static_cast<std::size_t>(jobs));
   for (int64_t j = 0; j < jobs; ++j)
     spans[j] = {maxima.data() + j * d.H, sums.data() + j * d.H, partial.data() + j * d.H * d.r};
-  ThreadPool::global().parallel_for(
-      static_cast<std::size_t>(jobs), static_cast<std::size_t>(d.H * (slots[0].position + 1) * (2 * d.r + d.dr)),
-      [&](std::size_t begin, std::size_t end) {
-        for (std::size_t job = begin; job < end; ++job) {
-          const auto j = static_cast<int64_t>(job);
-          const int64_t s = std::upper_bound(first_job.begin(), first_job.end(), j) - first_job.begin() - 1;
-          const KvCache& cache = *slots[s].cache;
-          LatentAttentionQ8Args args;
-          args.heads = static_cast<int>(d.H);
-          args.positions = slots[s].position + 1;
-          args.scale = scale;
-          args.q_latent = q_latent + s * d.r;
-          args.q_latent_stride = n * d.r;
-          args.q_rope = q + s * d.H * d.qk + d.dn;
-          args.q_rope_stride = d.qk;
-          args.layout = cache.q8_layout();
-          args.tiles = cache.q8_tiles(layer);
-          const int64_t count = first_job[s + 1] - first_job[s], k = j - first_job[s];
-          const int64_t tiles = LatentTileLayout::tiles_for(args.positions);
-          latent_attention_q8_span(args, tiles * k / count * kLatentTilePositions,
-                                   tiles * (k + 1) / count * kLatentTilePositions, spans[j]);
-        }
-      });
+  std::atomic<int64_t> next_job{0};
+  auto run_jobs = [&](std::size_t, std::size_t) {
+    for (int64_t j = next_job.fetch_add(1); j < jobs; j = next_job.fetch_add(1)) {
+      const int64_t s = std::upper_bound(first_job.begin(), first_job.end(), j) - first_job.begin() - 1;
+      const int64_t count = first_job[s + 1] - first_job[s], k = j - first_job[s];
+      const int64_t tiles = LatentTileLayout::tiles_for(args[s].positions);
+      latent_attention_q8_span(args[s], queries[s], tiles * k / count * kLatentTilePositions,
+                               tiles * (k + 1) / count * kLatentTilePositions, spans[j]);
+    }
+  };
+  ThreadPool::global().parallel_for(static_cast<std::size_t>(std::min(jobs, threads)),
+                                    static_cast<std::size_t>(d.H * (slots[0].position + 1) * (2 * d.r + d.dr)),
+                                    run_jobs);
   for (int64_t s = 0; s < n; ++s)
     merge_attention_spans(static_cast<int>(d.H), static_cast<int>(d.r), spans.data() + first_job[s],
                           static_cast<int>(first_job[s + 1] - first_job[s]), o_latent + s * d.r, n * d.r);
