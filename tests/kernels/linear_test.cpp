@@ -183,6 +183,15 @@ TEST(LinearInputsTest, SharedPreparationRangesAndGathersMatchSeparateProducts) {
   std::vector<float> y(n * rows);
   EXPECT_THROW(linear(q8_only, weights[4], y.data()), Error);
   EXPECT_THROW(prepare_linear_inputs(x.data(), n, cols - 32, {&weights[1]}, q8_only), Error);
+  // Gathered for Q8 only, the floats are not copied: a float product says so.
+  LinearInputs q8_gathered;
+  gather_linear_inputs(q8_only, picked, q8_gathered);
+  EXPECT_TRUE(q8_gathered.gathered.empty());
+  EXPECT_THROW(linear(q8_gathered, weights[0], y.data()), Error);
+  linear(q8_gathered, weights[1], y.data());
+  std::vector<float> want(picked.size() * rows);
+  linear(picked_x.data(), static_cast<int64_t>(picked.size()), weights[1], want.data());
+  for (std::size_t i = 0; i < want.size(); ++i) ASSERT_EQ(y[i], want[i]) << "at " << i;
 }
 
 TEST(ThreadPoolTest, CoversEveryIndexExactlyOnce) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "frugal/core/cpu_features.h"
 #include "frugal/kernels/intrinsics.h"
 
 namespace frugal::interleaved {
@@ -75,5 +76,56 @@ inline void prefetch_ahead(const uint8_t* block, int64_t block_bytes, const uint
                _MM_HINT_T0);
 }
 #endif
+
+inline constexpr int64_t kBlock = 32;  // columns per scale block, both layouts
+
+// The product both layouts run: y[t * y_stride + r] for `groups` groups of
+// 16 rows and `inputs` inputs. Kernels K (one layout's, in its .cpp):
+//   K::kGroupBlockBytes       bytes of one group's block of 32 columns
+//   K::avx512<R, T>(...)      R groups by T inputs; `end` (may be null):
+//                             the weight stream's end, with one input
+//   K::avx2(...)              one group and one input
+//   K::portable(...)          the reference, any groups and inputs
+// More than 4 inputs go a tile of kTileGroups groups at a time.
+template <typename K>
+void dot_groups_at(SimdLevel level, const uint8_t* packed, const float* packed_scales, int64_t groups, const int8_t* x,
+                   const float* x_scales, const int32_t* x_sums, int64_t inputs, int64_t n, float* y,
+                   int64_t y_stride) {
+  const int64_t blocks = n / kBlock, group_bytes = K::kGroupBlockBytes * blocks, group_scales = kGroupRows * blocks;
+  if (inputs > 4 && groups > kTileGroups) {
+    for (int64_t g0 = 0; g0 < groups; g0 += kTileGroups)
+      dot_groups_at<K>(level, packed + g0 * group_bytes, packed_scales + g0 * group_scales,
+                       std::min(kTileGroups, groups - g0), x, x_scales, x_sums, inputs, n, y + g0 * kGroupRows,
+                       y_stride);
+    return;
+  }
+  for_input_groups(x, x_scales, x_sums, inputs, n, blocks, y, y_stride, [&](const InputGroup& in) {
+#if defined(__x86_64__)
+    if (level == SimdLevel::Avx512 && cpu_features().avx512_vnni) {
+      with_input_count(in.count, [&]<int T>() {
+        constexpr int R = T == 1 ? 1 : 2;  // groups per step: each loaded dword serves T inputs
+        const uint8_t* end = T == 1 ? packed + groups * group_bytes : nullptr;  // one input: weights from memory
+        int64_t g = 0;
+        for (; g + R <= groups; g += R)
+          K::template avx512<R, T>(packed + g * group_bytes, packed_scales + g * group_scales, in.x, in.scales,
+                                   in.sums, n, in.y + g * kGroupRows, y_stride, end);
+        for (; g < groups; ++g)
+          K::template avx512<1, T>(packed + g * group_bytes, packed_scales + g * group_scales, in.x, in.scales,
+                                   in.sums, n, in.y + g * kGroupRows, y_stride, nullptr);
+      });
+      return;
+    }
+    if (level >= SimdLevel::Avx2) {
+      for (int64_t g = 0; g < groups; ++g)
+        for (int64_t t = 0; t < in.count; ++t)
+          K::avx2(packed + g * group_bytes, packed_scales + g * group_scales, in.x + t * n, in.scales + t * blocks,
+                  in.sums + t * blocks, n, in.y + t * y_stride + g * kGroupRows);
+      return;
+    }
+#endif
+    (void)level;
+    K::portable(packed, packed_scales, groups, in.x, in.scales, in.sums, in.count, n, in.y, y_stride);
+  });
+}
 
 }  // namespace frugal::interleaved

@@ -60,16 +60,18 @@ void bf16_rows(const LinearInputs& in, const WeightMatrix& w, int64_t begin, int
 
 void prepare_linear_inputs(const float* x, int64_t n, int64_t cols, std::span<const WeightMatrix* const> weights,
                            LinearInputs& in) {
-  in.x = x;
-  in.n = n;
-  in.cols = cols;
-  bool quantise = false, sums = false, offsets = false;
-  for (const WeightMatrix* w : weights) {
+  bool quantise = false, sums = false, offsets = false, floats = false;
+  for (const WeightMatrix* w : weights) {  // checked before `in` changes
     if (w->cols != cols) fail("linear inputs of ", cols, " columns for ", w->name, " with ", w->cols);
+    floats = floats || !quantised_weights(*w);
     quantise = quantise || quantised_weights(*w);
     sums = sums || reads_block_sums(*w);
     offsets = offsets || reads_q4_offsets(*w);
   }
+  in.x = x;
+  in.n = n;
+  in.cols = cols;
+  in.floats_read = floats;
   const int64_t blocks = cols / kQ8Block;
   in.codes.resize(quantise ? static_cast<std::size_t>(n * cols) : 0);
   in.scales.resize(quantise ? static_cast<std::size_t>(n * blocks) : 0);
@@ -94,14 +96,16 @@ void gather_linear_inputs(const LinearInputs& all, std::span<const int64_t> toke
   const int64_t cols = all.cols, blocks = cols / kQ8Block;
   out.n = m;
   out.cols = cols;
-  out.gathered.resize(static_cast<std::size_t>(m * cols));
+  out.floats_read = all.floats_read;
+  out.gathered.resize(all.floats_read ? static_cast<std::size_t>(m * cols) : 0);
   auto copy_rows = [&](const auto& from, auto& to, int64_t width) {
     to.resize(from.empty() ? 0 : static_cast<std::size_t>(m * width));
     if (from.empty()) return;
     for (int64_t i = 0; i < m; ++i) std::copy_n(from.begin() + tokens[i] * width, width, to.begin() + i * width);
   };
-  for (int64_t i = 0; i < m; ++i) std::copy_n(all.x + tokens[i] * cols, cols, out.gathered.begin() + i * cols);
-  out.x = out.gathered.data();
+  if (all.floats_read)
+    for (int64_t i = 0; i < m; ++i) std::copy_n(all.x + tokens[i] * cols, cols, out.gathered.begin() + i * cols);
+  out.x = all.floats_read ? out.gathered.data() : nullptr;
   copy_rows(all.codes, out.codes, cols);
   copy_rows(all.scales, out.scales, blocks);
   copy_rows(all.sums, out.sums, blocks);
@@ -140,6 +144,7 @@ void linear_rows(const LinearInputs& in, const WeightMatrix& w, int64_t begin, i
     }
     return;
   }
+  if (in.x == nullptr) fail("linear: inputs were gathered for quantised products only, not for ", w.name);
   if (w.panels) {
     panel_product(w.panels->data(), rows, cols, begin / kPanelRows, (end + kPanelRows - 1) / kPanelRows, in.x, cols,
                   in.n, y, rows);

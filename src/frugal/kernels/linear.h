@@ -16,7 +16,7 @@ namespace frugal {
 // layer's shared and routed experts; q_proj and kv_a_proj) share one
 // quantisation.
 struct LinearInputs {
-  const float* x = nullptr;  // the floats, for the other formats
+  const float* x = nullptr;  // the floats, for the other formats (null when gathered for Q8/Q4 only)
   int64_t n = 0;
   int64_t cols = 0;
   std::vector<int8_t> codes;  // [n, cols] when quantised
@@ -24,6 +24,7 @@ struct LinearInputs {
   std::vector<int32_t> sums;  // [n, cols / 32] when an interleaved matrix reads them
   std::vector<float> q4_offsets;  // [n, cols / 32] when a row-major Q4 matrix reads them
   std::vector<float> gathered;    // x's storage when gathered from other inputs
+  bool floats_read = true;        // some product reads x itself (not Q8/Q4): gathering copies it
 
   bool quantised() const { return !scales.empty(); }
 };

@@ -107,7 +107,8 @@ FRUGAL_AVX512_VNNI void dot_groups_avx512(const uint8_t* packed, const float* pa
 // onto x: |w| * (x sign w) sums two products of at most 127 x 127. One group
 // and one input at a time.
 FRUGAL_AVX2 void dot_group_avx2(const uint8_t* packed, const float* packed_scales, const int8_t* x,
-                                const float* x_scales, int64_t n, float* y) {
+                                const float* x_scales, const int32_t* /*x_sums: the offset is undone in w*/, int64_t n,
+                                float* y) {
   const int64_t blocks = n / kQ8Block;
   const __m256i offset = _mm256_set1_epi8(static_cast<char>(0x80)), ones = _mm256_set1_epi16(1);
   __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
@@ -131,22 +132,18 @@ FRUGAL_AVX2 void dot_group_avx2(const uint8_t* packed, const float* packed_scale
   _mm256_storeu_ps(y + 8, acc[1]);
 }
 
-template <int T>
-FRUGAL_AVX512_VNNI void dot_avx512(const uint8_t* packed, const float* packed_scales, int64_t groups, const int8_t* x,
-                                   const float* x_scales, const int32_t* x_sums, int64_t n, float* y,
-                                   int64_t y_stride) {
-  constexpr int R = T == 1 ? 1 : 2;  // groups per step: each loaded dword serves T inputs
-  const int64_t group_bytes = kRows * n, group_scales = kRows * (n / kQ8Block);
-  int64_t g = 0;
-  const uint8_t* end = T == 1 ? packed + groups * group_bytes : nullptr;  // one input: weights from memory
-  for (; g + R <= groups; g += R)
-    dot_groups_avx512<R, T>(packed + g * group_bytes, packed_scales + g * group_scales, x, x_scales, x_sums, n,
-                            y + g * kRows, y_stride, end);
-  for (; g < groups; ++g)
-    dot_groups_avx512<1, T>(packed + g * group_bytes, packed_scales + g * group_scales, x, x_scales, x_sums, n,
-                            y + g * kRows, y_stride);
-}
 #endif
+
+// This layout's kernels for interleaved::dot_groups_at.
+struct Kernels {
+  static constexpr int64_t kGroupBlockBytes = frugal::kGroupBlockBytes;
+  static constexpr auto portable = dot_portable;
+#if defined(__x86_64__)
+  static constexpr auto avx2 = dot_group_avx2;
+  template <int R, int T>
+  static constexpr auto avx512 = dot_groups_avx512<R, T>;
+#endif
+};
 
 }  // namespace
 
@@ -198,34 +195,8 @@ void q8_input_sums(const int8_t* x, int64_t n, int32_t* sums) {
 void dot_q8_interleaved_at(SimdLevel level, const uint8_t* packed, const float* packed_scales, int64_t groups,
                            const int8_t* x, const float* x_scales, const int32_t* x_sums, int64_t inputs, int64_t n,
                            float* y, int64_t y_stride) {
-  const int64_t blocks = n / kQ8Block;
-  if (inputs > 4 && groups > interleaved::kTileGroups) {
-    for (int64_t g0 = 0; g0 < groups; g0 += interleaved::kTileGroups)
-      dot_q8_interleaved_at(level, packed + g0 * kRows * n, packed_scales + g0 * kRows * blocks,
-                            std::min(interleaved::kTileGroups, groups - g0), x, x_scales, x_sums, inputs, n,
-                            y + g0 * kRows, y_stride);
-    return;
-  }
-  using interleaved::InputGroup;
-  interleaved::for_input_groups(x, x_scales, x_sums, inputs, n, blocks, y, y_stride, [&](const InputGroup& in) {
-#if defined(__x86_64__)
-    if (level == SimdLevel::Avx512 && cpu_features().avx512_vnni) {
-      interleaved::with_input_count(in.count, [&]<int T>() {
-        dot_avx512<T>(packed, packed_scales, groups, in.x, in.scales, in.sums, n, in.y, y_stride);
-      });
-      return;
-    }
-    if (level >= SimdLevel::Avx2) {
-      for (int64_t g = 0; g < groups; ++g)
-        for (int64_t t = 0; t < in.count; ++t)
-          dot_group_avx2(packed + g * kRows * n, packed_scales + g * kRows * blocks, in.x + t * n,
-                         in.scales + t * blocks, n, in.y + t * y_stride + g * kRows);
-      return;
-    }
-#endif
-    (void)level;
-    dot_portable(packed, packed_scales, groups, in.x, in.scales, in.sums, in.count, n, in.y, y_stride);
-  });
+  interleaved::dot_groups_at<Kernels>(level, packed, packed_scales, groups, x, x_scales, x_sums, inputs, n, y,
+                                      y_stride);
 }
 
 void dot_q8_interleaved(const uint8_t* packed, const float* packed_scales, int64_t groups, const int8_t* x,
