@@ -118,18 +118,25 @@ TEST_F(TrainCli, KillDashNineLeavesAResumableCheckpoint) {
   auto with_out = [&](const std::string& out) { return args.substr(0, args.find("%s")) + out + args.substr(args.find("%s") + 2); };
   const test::CommandResult first = test::run_frugal(with_out(straight));
   ASSERT_EQ(first.exit_code, 0) << with_out(straight) << "\n" << first.output;
-  // Kill at a few moments: each time the newest complete checkpoint must load.
+  // Kill at a few moments, each once the run has written a checkpoint of
+  // its own (polled, not a fixed sleep: a loaded machine starts slowly),
+  // then 0, 20 or 40 ms later: the newest complete checkpoint must load.
   for (int attempt = 0; attempt < 3; ++attempt) {
+    const std::string latest = killed + "/latest";
+    const std::string before = fs::exists(latest) ? read_text_file(latest) : "";
     const std::string command = std::string("'") + FRUGAL_BINARY + "' " + with_out(killed) +
-                                (fs::exists(killed + "/latest") ? " --resume" : "") + " > /dev/null 2>&1 & pid=$!; sleep 0." +
-                                std::to_string(3 + 2 * attempt) + "; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null; true";
+                                (before.empty() ? "" : " --resume") + " > /dev/null 2>&1 & pid=$!; " +
+                                "for i in $(seq 400); do [ -e '" + latest + "' ] && [ \"$(cat '" + latest +
+                                "')\" != '" + before.substr(0, before.size() - (before.empty() ? 0 : 1)) +
+                                "' ] && break; sleep 0.025; done; sleep 0.0" + std::to_string(2 * attempt) +
+                                "; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null; true";
     ASSERT_EQ(std::system(command.c_str()), 0);
-    if (!fs::exists(killed + "/latest")) continue;  // killed before the first checkpoint: nothing to check yet
-    std::string name = read_text_file(killed + "/latest");
+    ASSERT_TRUE(fs::exists(latest)) << "no checkpoint within 10 s of training";
+    std::string name = read_text_file(latest);
+    EXPECT_NE(name, before) << "attempt " << attempt << " wrote no checkpoint";
     name.pop_back();
     EXPECT_NO_THROW(ParameterStore::load(killed + "/" + name)) << name;
   }
-  ASSERT_TRUE(fs::exists(killed + "/latest")) << "no checkpoint within 1.5 s of training";
   EXPECT_NE(read_text_file(killed + "/latest"), "step-00000150\n") << "the kills came after the end";
   const test::CommandResult r = test::run_frugal("train --out " + killed + " --resume --threads 2");
   ASSERT_EQ(r.exit_code, 0) << r.output;

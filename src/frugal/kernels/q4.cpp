@@ -6,6 +6,7 @@
 
 #include "frugal/core/error.h"
 #include "frugal/core/thread_pool.h"
+#include "frugal/core/weight_arena.h"
 #include "frugal/kernels/q4_interleaved.h"
 #include "frugal/kernels/simd_math.h"
 
@@ -349,7 +350,7 @@ WeightMatrix to_q4(const WeightMatrix& w, bool interleave) {
   if (!q4_applicable(w)) fail(w.name, ": cannot be stored as Q4 (", w.cols, " columns)");
   const int64_t blocks = w.cols / kQ4Block;
   const int rows_per_group = interleave && w.rows % kQ4InterleavedRows == 0 ? kQ4InterleavedRows : 1;
-  std::shared_ptr<uint8_t[]> values(new uint8_t[static_cast<std::size_t>(w.rows * w.cols / 2)]);
+  std::shared_ptr<uint8_t[]> values = allocate_weight_bytes(static_cast<std::size_t>(w.rows * w.cols / 2));
   auto scales = std::make_shared<std::vector<float>>(static_cast<std::size_t>(w.rows * blocks));
   ThreadPool::global().parallel_for(static_cast<std::size_t>(w.rows / rows_per_group), [&](std::size_t begin,
                                                                                             std::size_t end) {

@@ -7,6 +7,7 @@
 
 #include "frugal/core/error.h"
 #include "frugal/core/thread_pool.h"
+#include "frugal/core/weight_arena.h"
 #include "frugal/kernels/q8_interleaved.h"
 
 #include "frugal/kernels/simd_math.h"
@@ -236,8 +237,8 @@ WeightMatrix to_q8(const WeightMatrix& w, bool interleave) {
   if (!q8_applicable(w)) fail(w.name, ": cannot be stored as Q8 (", w.cols, " columns)");
   const int64_t blocks = w.cols / kQ8Block;
   const int rows_per_group = interleave && w.rows % kQ8InterleavedRows == 0 ? kQ8InterleavedRows : 1;
-  // Default-initialised: every byte is written below, no need to zero 100s of MB first.
-  std::shared_ptr<uint8_t[]> values(new uint8_t[static_cast<std::size_t>(w.rows * w.cols)]);
+  // Uninitialised: every byte is written below, no need to zero 100s of MB first.
+  std::shared_ptr<uint8_t[]> values = allocate_weight_bytes(static_cast<std::size_t>(w.rows * w.cols));
   auto scales = std::make_shared<std::vector<float>>(static_cast<std::size_t>(w.rows * blocks));
   ThreadPool::global().parallel_for(static_cast<std::size_t>(w.rows / rows_per_group), [&](std::size_t begin,
                                                                                             std::size_t end) {

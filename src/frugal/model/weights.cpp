@@ -5,6 +5,7 @@
 #include "frugal/core/error.h"
 #include "frugal/core/mapped_file.h"
 #include "frugal/core/thread_pool.h"
+#include "frugal/core/weight_arena.h"
 #include "frugal/kernels/panel_product.h"
 #include "frugal/kernels/q4.h"
 #include "frugal/kernels/q8.h"
@@ -170,7 +171,8 @@ namespace {
 // The matrix as BF16 rows (FP8 and F32 rounded to nearest even).
 WeightMatrix to_bf16(const WeightMatrix& w) {
   const std::size_t count = static_cast<std::size_t>(w.rows * w.cols);
-  std::shared_ptr<uint16_t[]> values(new uint16_t[count]);
+  const std::shared_ptr<uint8_t[]> bytes = allocate_weight_bytes(count * sizeof(uint16_t));
+  uint16_t* values = reinterpret_cast<uint16_t*>(bytes.get());
   ThreadPool::global().parallel_for(static_cast<std::size_t>(w.rows), [&](std::size_t begin, std::size_t end) {
     std::vector<float> row(static_cast<std::size_t>(w.cols));
     for (std::size_t r = begin; r < end; ++r) {
@@ -178,8 +180,8 @@ WeightMatrix to_bf16(const WeightMatrix& w) {
       for (int64_t c = 0; c < w.cols; ++c) values[r * w.cols + c] = f32_to_bf16(row[c]);
     }
   });
-  return owned_matrix(w.name, DType::BF16, w.rows, w.cols, std::shared_ptr<const void>(values, values.get()),
-                      reinterpret_cast<const uint8_t*>(values.get()));
+  return owned_matrix(w.name, DType::BF16, w.rows, w.cols, std::shared_ptr<const void>(bytes, bytes.get()),
+                      bytes.get());
 }
 
 // `interleave`: Q8 rows may be interleaved by 16 (faster products), unless
