@@ -1,12 +1,15 @@
 // frugal bench --model DIR [--weights auto|bf16|fp8|q8|q4] [--kv-cache f32|bf16|q8] [--prompt 512]
-//              [--gen 128] [--depth 0,4096,16384] [--repeats N] [--threads N] [--json]
+//              [--gen 128] [--depth 0,4096,16384] [--repeats N] [--warmup N] [--threads N] [--json]
 // Measures, in one run: at each context depth prefill tokens/s, decode
 // tokens/s, the machine's read bandwidth after every run, the decode floor
 // (bytes read per token over the median bandwidth) and the share of it
 // reached, and peak RSS. With --repeats N, each figure is the median of N runs.
+// First, --warmup runs (default 1, untimed) prefill the prompt and decode a
+// few tokens, so that the timed runs see a process in its steady state
+// (per-thread buffers grown, code and pages touched), as a server's would.
 //
 // JSON fields (numbers): bandwidth_bytes_per_s, weight_bytes_per_token,
-// prompt_tokens, gen_tokens, repeats, threads, peak_rss_bytes, and per depth: depth,
+// prompt_tokens, gen_tokens, repeats, warmup_runs, threads, peak_rss_bytes, and per depth: depth,
 // prefill_tokens_per_s, decode_tokens_per_s, kv_bytes_read_per_token,
 // decode_floor_tokens_per_s, decode_percent_of_floor. The top level repeats
 // the first depth's fields; `depths` lists all of them.
@@ -43,6 +46,7 @@ struct BenchOptions {
   int64_t gen = 128;
   std::string depths = "0";
   int repeats = 1;
+  int warmup = 1;
   int threads = 0;
   bool json = false;
 };
@@ -52,6 +56,8 @@ double median(std::vector<double> values) {
   const std::size_t n = values.size();
   return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
 }
+
+constexpr int kWarmupDecodeTokens = 4;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
@@ -87,6 +93,25 @@ int run_bench(const BenchOptions& o) {
   std::vector<int32_t> prompt(static_cast<std::size_t>(o.prompt));
   for (int32_t& t : prompt) t = token(rng);
 
+  for (int64_t depth : depths) {
+    const int64_t context = depth + o.prompt + o.gen;
+    if (context > c.max_position_embeddings)
+      fail("depth ", depth, " + prompt + gen = ", context, " tokens exceeds max_position_embeddings (",
+           c.max_position_embeddings, ")");
+  }
+  // Untimed runs at depth 0 (a process's first prefill is ~25% slower).
+  const int64_t warmup_decode = std::min<int64_t>(kWarmupDecodeTokens, o.gen);
+  for (int run = 0; run < o.warmup; ++run) {
+    std::fprintf(stderr, "warming up (prefill %lld tokens, decode %lld)...\n", static_cast<long long>(o.prompt),
+                 static_cast<long long>(warmup_decode));
+    Session session(model, o.prompt + warmup_decode, kv_dtype);
+    std::span<const float> logits = session.feed(prompt);
+    for (int64_t i = 0; i < warmup_decode; ++i) {
+      const auto next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+      logits = session.feed(std::span(&next, 1));
+    }
+  }
+
   struct Timing {
     int64_t depth;
     double prefill_seconds, decode_seconds;
@@ -109,9 +134,6 @@ int run_bench(const BenchOptions& o) {
   };
   for (int64_t depth : depths) {
     const int64_t context = depth + o.prompt + o.gen;
-    if (context > c.max_position_embeddings)
-      fail("depth ", depth, " + prompt + gen = ", context, " tokens exceeds max_position_embeddings (",
-           c.max_position_embeddings, ")");
     // Each repeat starts a fresh session; the medians damp a machine whose
     // speed drifts from second to second.
     std::vector<double> prefill_runs, decode_runs;
@@ -168,6 +190,7 @@ int run_bench(const BenchOptions& o) {
               {"prompt_tokens", o.prompt},
               {"gen_tokens", o.gen},
               {"repeats", o.repeats},
+              {"warmup_runs", o.warmup},
               {"peak_rss_bytes", peak_rss},
               {"depths", results}};
   for (const auto& [key, value] : results.front().items()) out[key] = value;
@@ -201,6 +224,9 @@ Runner add_bench_command(CLI::App& app) {
   command->add_option("--depth", o->depths, "Context depths, comma-separated")->capture_default_str();
   command->add_option("--repeats", o->repeats, "Runs per depth; the medians are reported")
       ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  command->add_option("--warmup", o->warmup, "Untimed runs (prefill and a few decoded tokens) before measuring")
+      ->check(CLI::Range(0, 100))
       ->capture_default_str();
   command->add_option("--threads", o->threads, "Worker threads (default: all cores)")->check(CLI::Range(1, 1024));
   command->add_flag("--json", o->json, "Print one JSON object");

@@ -11,7 +11,7 @@ namespace {
 TEST(BenchCli, ReportsSpeedsFloorsAndDepths) {
   const auto result = test::run_frugal("bench --model '" + test::golden_dir("v2-tiny") +
                                        "/checkpoint' --prompt 16 --gen 8 --depth 0,32 --threads 2 --repeats 3 "
-                                       "--weights q4 --kv-cache q8 --json",
+                                       "--weights q4 --kv-cache q8 --warmup 0 --json",
                                        /*stderr_too=*/false);
   ASSERT_EQ(result.exit_code, 0) << result.output;
   const auto out = nlohmann::json::parse(result.output);
@@ -30,8 +30,22 @@ TEST(BenchCli, ReportsSpeedsFloorsAndDepths) {
               1e-6 * percent);
   EXPECT_EQ(out["threads"].get<int>(), 2);
   EXPECT_EQ(out["repeats"].get<int>(), 3);
+  EXPECT_EQ(out["warmup_runs"].get<int>(), 0);
   EXPECT_EQ(out["weights"], "q4");
   EXPECT_EQ(out["kv_cache"], "q8");
+}
+
+TEST(BenchCli, WarmsUpUntimedBeforeMeasuring) {
+  const auto result = test::run_frugal("bench --model '" + test::golden_dir("v2-tiny") +
+                                       "/checkpoint' --prompt 8 --gen 2 --threads 1 --warmup 2");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  std::size_t warmups = 0;
+  for (std::size_t at = result.output.find("warming up"); at != std::string::npos;
+       at = result.output.find("warming up", at + 1))
+    ++warmups;
+  EXPECT_EQ(warmups, 2u) << result.output;
+  // The warm-up decodes no more than --gen tokens (the context holds prompt + gen).
+  EXPECT_NE(result.output.find("decode 2)"), std::string::npos) << result.output;
 }
 
 TEST(BenchCli, RejectsDepthsBeyondTheModelsContext) {
