@@ -23,7 +23,7 @@ std::pair<std::size_t, std::size_t> chunk(std::size_t count, int parts, int inde
 
 }  // namespace
 
-ThreadPool::ThreadPool(int num_threads) {
+ThreadPool::ThreadPool(int num_threads) : cursors_(static_cast<std::size_t>(std::max(num_threads, 1))) {
   if (num_threads < 1) fail("thread count must be at least 1, got ", num_threads);
   for (int i = 1; i < num_threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
@@ -72,8 +72,7 @@ void ThreadPool::worker_loop(int index) {
     }
     if (stopping_.load()) return;
     seen_generation = generation_.load(std::memory_order_acquire);
-    const auto [begin, end] = chunk(count_, num_threads(), index);
-    if (begin < end) run_chunk(*body_, begin, end);
+    run_share(index);
     if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       std::lock_guard lock(mutex_);  // the caller may be between its check and its sleep
       work_done_.notify_one();
@@ -90,8 +89,40 @@ void ThreadPool::parallel_for(std::size_t count, std::size_t work_per_item,
   parallel_for(count, body);
 }
 
+void ThreadPool::parallel_for_balanced(std::size_t count, std::size_t work_per_item,
+                                       const std::function<void(std::size_t, std::size_t)>& body) {
+  if (count * work_per_item < kSerialWork) {
+    if (count > 0) body(0, count);
+    return;
+  }
+  dispatch(count, true, body);
+}
+
 void ThreadPool::parallel_for(std::size_t count,
                               const std::function<void(std::size_t, std::size_t)>& body) {
+  dispatch(count, false, body);
+}
+
+void ThreadPool::run_share(int index) {
+  if (!balanced_) {
+    const auto [begin, end] = chunk(count_, num_threads(), index);
+    if (begin < end) run_chunk(*body_, begin, end);
+    return;
+  }
+  // Its own share first, then the others' in turn.
+  const int threads = num_threads();
+  for (int k = 0; k < threads; ++k) {
+    Cursor& cursor = cursors_[static_cast<std::size_t>((index + k) % threads)];
+    for (;;) {
+      const std::size_t begin = cursor.next.fetch_add(piece_, std::memory_order_relaxed);
+      if (begin >= cursor.end) break;
+      run_chunk(*body_, begin, std::min(cursor.end, begin + piece_));
+    }
+  }
+}
+
+void ThreadPool::dispatch(std::size_t count, bool balanced,
+                          const std::function<void(std::size_t, std::size_t)>& body) {
   if (count == 0) return;
   if (workers_.empty() || t_inside_pool || count == 1) {
     body(0, count);
@@ -99,6 +130,16 @@ void ThreadPool::parallel_for(std::size_t count,
   }
   body_ = &body;
   count_ = count;
+  balanced_ = balanced;
+  if (balanced) {
+    const int threads = num_threads();
+    piece_ = std::max<std::size_t>(1, count / (static_cast<std::size_t>(threads) * kPiecesPerShare));
+    for (int i = 0; i < threads; ++i) {
+      const auto [begin, end] = chunk(count, threads, i);
+      cursors_[static_cast<std::size_t>(i)].next.store(begin, std::memory_order_relaxed);
+      cursors_[static_cast<std::size_t>(i)].end = end;
+    }
+  }
   pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
   generation_.fetch_add(1, std::memory_order_release);
   {
@@ -106,8 +147,7 @@ void ThreadPool::parallel_for(std::size_t count,
   }
   work_ready_.notify_all();
   t_inside_pool = true;
-  const auto [begin, end] = chunk(count, num_threads(), 0);
-  if (begin < end) run_chunk(body, begin, end);
+  run_share(0);
   t_inside_pool = false;
   auto finished = [&] { return pending_.load(std::memory_order_acquire) == 0; };
   if (!spin_until(finished)) {

@@ -91,7 +91,7 @@ void attend_naive(const Config& config, const MlaWeights& w, const float* q, int
   // every row loaded, each seeing the positions up to its own (causal).
   constexpr int64_t kTokensPerCall = 8;
   const int64_t runs = (n + kTokensPerCall - 1) / kTokensPerCall;
-  ThreadPool::global().parallel_for(
+  ThreadPool::global().parallel_for_balanced(
       static_cast<std::size_t>(d.H * runs), static_cast<std::size_t>(context * (d.qk + d.dv) * kTokensPerCall),
       [&](std::size_t begin, std::size_t end) {
         std::vector<float> scratch(static_cast<std::size_t>(context * kTokensPerCall));
@@ -135,7 +135,7 @@ void attend_naive(const Config& config, const MlaWeights& w, const float* q, int
 // vectors are laid out head-major [H, n, r], so a head's rows for the batch
 // are contiguous.
 void absorb_queries(const Dims& d, const MlaWeights& w, const float* q, int64_t n, float* q_latent) {
-  ThreadPool::global().parallel_for(
+  ThreadPool::global().parallel_for_balanced(
       static_cast<std::size_t>(d.H), static_cast<std::size_t>(n * d.dn * d.r), [&](std::size_t begin, std::size_t end) {
         for (auto h = static_cast<int64_t>(begin); h < static_cast<int64_t>(end); ++h) {
           float* head_latent = q_latent + h * n * d.r;
@@ -171,7 +171,7 @@ void attend_cached_rows(const Dims& d, float scale, const float* q, const float*
   const int64_t jobs_per_token = std::min<int64_t>((d.H + 3) / 4, std::max<int64_t>(1, (threads + n - 1) / n));
   const int64_t heads_per_job = ((d.H + jobs_per_token - 1) / jobs_per_token + 3) / 4 * 4;
   const int64_t groups = (d.H + heads_per_job - 1) / heads_per_job;
-  ThreadPool::global().parallel_for(
+  ThreadPool::global().parallel_for_balanced(
       static_cast<std::size_t>(n * groups), static_cast<std::size_t>(heads_per_job * longest * (2 * d.r + d.dr)),
       [&](std::size_t begin, std::size_t end) {
         std::vector<float> scratch(static_cast<std::size_t>(heads_per_job * longest));
@@ -276,7 +276,7 @@ void attend_absorbed(const Config& config, const MlaWeights& w, const float* q, 
     attend_cached_rows(d, scale, q, q_latent.data(), n, slots, layer, o_latent.data());
   }
 
-  ThreadPool::global().parallel_for(
+  ThreadPool::global().parallel_for_balanced(
       static_cast<std::size_t>(d.H), static_cast<std::size_t>(n * d.r * d.dv), [&](std::size_t begin, std::size_t end) {
         std::vector<float> head_out(static_cast<std::size_t>(n * d.dv));
         for (auto h = static_cast<int64_t>(begin); h < static_cast<int64_t>(end); ++h) {

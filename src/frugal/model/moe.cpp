@@ -95,7 +95,7 @@ void moe_forward(const Config& config, const MoeWeights& weights, const float* x
     // expert's products alone are too short to split. Large ones split their
     // rows over the threads inside swiglu_forward.
     if (expert_work < kExpertParallelWork) {
-      ThreadPool::global().parallel_for(used.size(), expert_work, run_experts);
+      ThreadPool::global().parallel_for_balanced(used.size(), expert_work, run_experts);
     } else {
       run_experts(0, used.size());
     }
