@@ -5,6 +5,8 @@
 // decoded token and for prefill's token groups. Counters report multiply-adds
 // per second, to set against the machine's peak (docs/performance.md).
 #include <benchmark/benchmark.h>
+#include <span>
+#include "frugal/core/weight_arena.h"
 
 #include <immintrin.h>
 
@@ -239,7 +241,8 @@ BENCHMARK(BM_Q8DecodeFromMemory)->Unit(benchmark::kMillisecond);
 
 void BM_Q8InterleavedDecodeFromMemory(benchmark::State& state) {
   const int64_t rows = kStreamRows, cols = kStreamCols, blocks = cols / 32;
-  std::vector<uint8_t> packed(rows * cols);
+  auto packed_mem = allocate_weight_bytes(rows * cols);
+  std::span<uint8_t> packed(packed_mem.get(), rows * cols);
   std::vector<float> packed_scales(rows * blocks, 0.01f), y(rows);
   for (std::size_t i = 0; i < packed.size(); ++i) packed[i] = static_cast<uint8_t>(i * 7);
   const std::vector<float> x = normal_values(cols, 4);
@@ -280,7 +283,8 @@ BENCHMARK(BM_Q4DecodeFromMemory)->Unit(benchmark::kMillisecond);
 
 void BM_Q4InterleavedDecodeFromMemory(benchmark::State& state) {
   const int64_t rows = kStreamRows, cols = kStreamCols, blocks = cols / 32;
-  std::vector<uint8_t> packed(rows * cols / 2);
+  auto packed_mem = allocate_weight_bytes(rows * cols / 2);
+  std::span<uint8_t> packed(packed_mem.get(), rows * cols / 2);
   std::vector<float> packed_scales(rows * blocks, 0.01f), y(rows);
   for (std::size_t i = 0; i < packed.size(); ++i) packed[i] = static_cast<uint8_t>(i * 7);
   const std::vector<float> x = normal_values(cols, 4);
