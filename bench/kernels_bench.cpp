@@ -5,15 +5,15 @@
 // decoded token and for prefill's token groups. Counters report multiply-adds
 // per second, to set against the machine's peak (docs/performance.md).
 #include <benchmark/benchmark.h>
-#include <span>
-#include "frugal/core/weight_arena.h"
 
 #include <immintrin.h>
 
 #include <random>
+#include <span>
 #include <vector>
 
 #include "frugal/core/dtype.h"
+#include "frugal/core/weight_arena.h"
 #include "frugal/kernels/latent_attention.h"
 #include "frugal/kernels/latent_attention_q8.h"
 #include "frugal/kernels/q4.h"

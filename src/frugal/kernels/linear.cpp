@@ -164,10 +164,10 @@ void linear_rows(const LinearInputs& in, const WeightMatrix& w, int64_t begin, i
 void linear(const LinearInputs& in, const WeightMatrix& w, float* y) {
   const int64_t step = linear_row_step(w), steps = (w.rows + step - 1) / step;
   ThreadPool::global().parallel_for_balanced(static_cast<std::size_t>(steps), linear_step_work(w, in.n),
-                                    [&](std::size_t begin, std::size_t end) {
-                                      linear_rows(in, w, static_cast<int64_t>(begin) * step,
-                                                  std::min(w.rows, static_cast<int64_t>(end) * step), y);
-                                    });
+                                             [&](std::size_t begin, std::size_t end) {
+                                               linear_rows(in, w, static_cast<int64_t>(begin) * step,
+                                                           std::min(w.rows, static_cast<int64_t>(end) * step), y);
+                                             });
 }
 
 void linear(const float* x, int64_t n, const WeightMatrix& w, float* y) {

@@ -38,7 +38,8 @@ void streamed_experts_forward(std::span<const ExpertJob> jobs, int64_t n, int64_
   }
 
   // Pass 1: hidden = silu(x Wg^T) * (x Wu^T), rows of every job split as one.
-  pool.parallel_for_balanced(static_cast<std::size_t>(first.back()), step_work, [&](std::size_t begin, std::size_t end) {
+  const auto pass1_steps = static_cast<std::size_t>(first.back());
+  pool.parallel_for_balanced(pass1_steps, step_work, [&](std::size_t begin, std::size_t end) {
     for (std::size_t j = 0; j < jobs.size(); ++j) {
       const auto s0 = std::max(static_cast<int64_t>(begin), first[j]);
       const auto s1 = std::min(static_cast<int64_t>(end), first[j + 1]);
@@ -65,8 +66,8 @@ void streamed_experts_forward(std::span<const ExpertJob> jobs, int64_t n, int64_
   }
 
   // Pass 2: each thread's output rows, summed over the jobs in order.
-  pool.parallel_for_balanced(static_cast<std::size_t>((D + out_step - 1) / out_step), out_work,
-                    [&](std::size_t begin, std::size_t end) {
+  const auto out_steps = static_cast<std::size_t>((D + out_step - 1) / out_step);
+  pool.parallel_for_balanced(out_steps, out_work, [&](std::size_t begin, std::size_t end) {
     const int64_t r0 = static_cast<int64_t>(begin) * out_step, r1 = std::min(D, static_cast<int64_t>(end) * out_step);
     for (int64_t t = 0; t < n; ++t) std::fill(out + t * D + r0, out + t * D + r1, 0.0f);
     for (std::size_t j = 0; j < jobs.size(); ++j) {
