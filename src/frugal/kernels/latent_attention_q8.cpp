@@ -11,7 +11,6 @@
 namespace frugal {
 
 void quantize_latent_queries(const LatentAttentionQ8Args& a, QuantizedLatentQueries& q) {
-  using q8_attention::kQuadsPerBlock;
   const LatentTileLayout& l = a.layout;
   q.heads = a.heads;
   q.quads = (l.latent_padded + l.rope_padded) / 4;
