@@ -3,7 +3,8 @@
 // Measures, in one run: at each context depth prefill tokens/s, decode
 // tokens/s, the machine's read bandwidth after every run, the decode floor
 // (bytes read per token over the median bandwidth) and the share of it
-// reached, and peak RSS. With --repeats N, each figure is the median of N runs.
+// reached, and peak RSS. With --repeats N, each figure is the median of N runs
+// (the repeats take the depths in turn).
 // First, --warmup runs (default 1, untimed) prefill the prompt and decode a
 // few tokens, so that the timed runs see a process in its steady state
 // (per-thread buffers grown, code and pages touched), as a server's would.
@@ -59,6 +60,15 @@ double median(std::vector<double> values) {
 
 constexpr int kWarmupDecodeTokens = 4;
 
+// Feeds back the most likely token `count` times, from the logits of the
+// last token fed.
+void decode_greedily(Session& session, std::span<const float> logits, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) {
+    const auto next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    logits = session.feed(std::span(&next, 1));
+  }
+}
+
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 int run_bench(const BenchOptions& o) {
@@ -105,11 +115,7 @@ int run_bench(const BenchOptions& o) {
     std::fprintf(stderr, "warming up (prefill %lld tokens, decode %lld)...\n", static_cast<long long>(o.prompt),
                  static_cast<long long>(warmup_decode));
     Session session(model, o.prompt + warmup_decode, kv_dtype);
-    std::span<const float> logits = session.feed(prompt);
-    for (int64_t i = 0; i < warmup_decode; ++i) {
-      const auto next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-      logits = session.feed(std::span(&next, 1));
-    }
+    decode_greedily(session, session.feed(prompt), warmup_decode);
   }
 
   struct Timing {
@@ -132,32 +138,32 @@ int run_bench(const BenchOptions& o) {
     std::fprintf(stderr, " %.1f GB/s\n", bandwidth.bytes_per_second / 1e9);
     reset_peak_rss();
   };
-  for (int64_t depth : depths) {
-    const int64_t context = depth + o.prompt + o.gen;
-    // Each repeat starts a fresh session; the medians damp a machine whose
-    // speed drifts from second to second.
-    std::vector<double> prefill_runs, decode_runs;
-    for (int repeat = 0; repeat < o.repeats; ++repeat) {
-      Session session(model, context, kv_dtype);
+  // Each run starts a fresh session, and the repeats take the depths in
+  // turn (0, 16K, 0, 16K, ...): the medians damp a machine whose speed
+  // drifts from second to second, and a drift over minutes falls on every
+  // depth alike rather than on whichever ran last.
+  std::vector<std::vector<double>> prefill_runs(depths.size()), decode_runs(depths.size());
+  for (int repeat = 0; repeat < o.repeats; ++repeat) {
+    for (std::size_t k = 0; k < depths.size(); ++k) {
+      const int64_t depth = depths[k];
+      Session session(model, depth + o.prompt + o.gen, kv_dtype);
       session.fill_synthetic(depth, static_cast<uint64_t>(depth) + 1);
       std::fprintf(stderr, "depth %lld: prefill %lld tokens...", static_cast<long long>(depth),
                    static_cast<long long>(o.prompt));
       const auto prefill_start = Clock::now();
       std::span<const float> logits = session.feed(prompt);
-      prefill_runs.push_back(seconds_since(prefill_start));
-      std::fprintf(stderr, " %.1f tokens/s; decode %lld tokens...", o.prompt / prefill_runs.back(),
+      prefill_runs[k].push_back(seconds_since(prefill_start));
+      std::fprintf(stderr, " %.1f tokens/s; decode %lld tokens...", o.prompt / prefill_runs[k].back(),
                    static_cast<long long>(o.gen));
       const auto decode_start = Clock::now();
-      for (int64_t i = 0; i < o.gen; ++i) {
-        const auto next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-        logits = session.feed(std::span(&next, 1));
-      }
-      decode_runs.push_back(seconds_since(decode_start));
-      std::fprintf(stderr, " %.2f tokens/s\n", o.gen / decode_runs.back());
+      decode_greedily(session, logits, o.gen);
+      decode_runs[k].push_back(seconds_since(decode_start));
+      std::fprintf(stderr, " %.2f tokens/s\n", o.gen / decode_runs[k].back());
       if (measure_between_runs) measure_bandwidth();
     }
-    timings.push_back({depth, median(prefill_runs), median(decode_runs)});
   }
+  for (std::size_t k = 0; k < depths.size(); ++k)
+    timings.push_back({depths[k], median(prefill_runs[k]), median(decode_runs[k])});
   if (!measure_between_runs) measure_bandwidth();  // once, after every run: the peak RSS is the runs'
   bandwidth.bytes_per_second = median(bandwidths);
 

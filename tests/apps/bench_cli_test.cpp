@@ -1,6 +1,9 @@
 // `frugal bench --json` reports the documented fields with sane values.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "support/golden.h"
@@ -46,6 +49,20 @@ TEST(BenchCli, WarmsUpUntimedBeforeMeasuring) {
   EXPECT_EQ(warmups, 2u) << result.output;
   // The warm-up decodes no more than --gen tokens (the context holds prompt + gen).
   EXPECT_NE(result.output.find("decode 2)"), std::string::npos) << result.output;
+}
+
+TEST(BenchCli, RepeatsTakeTheDepthsInTurn) {
+  const auto result = test::run_frugal("bench --model '" + test::golden_dir("v2-tiny") +
+                                       "/checkpoint' --prompt 4 --gen 2 --depth 0,32 --repeats 2 --threads 1 "
+                                       "--warmup 0");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  std::vector<std::string> order;
+  for (std::size_t at = result.output.find("depth "); at != std::string::npos;
+       at = result.output.find("depth ", at + 1)) {
+    const std::size_t colon = result.output.find(':', at);
+    if (colon != std::string::npos && colon - at < 12) order.push_back(result.output.substr(at, colon - at));
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"depth 0", "depth 32", "depth 0", "depth 32"})) << result.output;
 }
 
 TEST(BenchCli, RejectsDepthsBeyondTheModelsContext) {
