@@ -80,22 +80,26 @@ void ThreadPool::worker_loop(int index) {
   }
 }
 
+namespace {
+
+// Runs the whole call on the caller when its work is below kSerialWork.
+bool ran_serially(std::size_t count, std::size_t work_per_item,
+                  const std::function<void(std::size_t, std::size_t)>& body) {
+  if (count * work_per_item >= ThreadPool::kSerialWork) return false;
+  if (count > 0) body(0, count);
+  return true;
+}
+
+}  // namespace
+
 void ThreadPool::parallel_for(std::size_t count, std::size_t work_per_item,
                               const std::function<void(std::size_t, std::size_t)>& body) {
-  if (count * work_per_item < kSerialWork) {
-    if (count > 0) body(0, count);
-    return;
-  }
-  parallel_for(count, body);
+  if (!ran_serially(count, work_per_item, body)) dispatch(count, false, body);
 }
 
 void ThreadPool::parallel_for_balanced(std::size_t count, std::size_t work_per_item,
                                        const std::function<void(std::size_t, std::size_t)>& body) {
-  if (count * work_per_item < kSerialWork) {
-    if (count > 0) body(0, count);
-    return;
-  }
-  dispatch(count, true, body);
+  if (!ran_serially(count, work_per_item, body)) dispatch(count, true, body);
 }
 
 void ThreadPool::parallel_for(std::size_t count,
