@@ -121,7 +121,10 @@ void latent_attention_q8_span_at(SimdLevel level, const LatentAttentionQ8Args& a
   thread_local SpanState state;
   state.reset(args.heads, l.latent_padded);
   if (begin < end) {
-    const Context context{args, queries, state, LatentTileLayout::tiles_for(end)};
+    // Reads ahead into the next span's first chunk too: the thread that
+    // goes on with it (parallel_for_balanced gives each thread consecutive
+    // spans) then starts warm instead of waiting on memory.
+    const Context context{args, queries, state, LatentTileLayout::tiles_for(std::min(args.positions, end + kChunk))};
     // AVX-512 without VNNI runs the AVX2 chunk.
     auto chunk = chunk_portable;
 #if defined(__x86_64__)

@@ -189,7 +189,7 @@ FRUGAL_AVX512_VNNI void chunk_group(const Context& c, int h0, int64_t c0, int64_
   for (int k = 0; k < tiles; ++k) {
     const int64_t next = k0 + k + kChunkTiles;
     tile_scores<G>(c, h0, c.tile(k0 + k), static_cast<int>(c1 - c0) - k * kTile, scores, k * kTile,
-                   h0 == 0 && next < c.end_tile ? c.tile(next) : nullptr);
+                   h0 == 0 && next < c.fetch_end_tile ? c.tile(next) : nullptr);
   }
   chunk_weights<G>(c, h0, k0, static_cast<int>(c1 - c0), scores, weights, weight_scales);
   chunk_values<G>(c, h0, k0, tiles, weights, weight_scales);

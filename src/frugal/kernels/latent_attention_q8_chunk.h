@@ -55,7 +55,7 @@ struct Context {
   const LatentAttentionQ8Args& args;
   const QuantizedQueries& queries;
   SpanState& state;
-  int64_t end_tile;  // the span's
+  int64_t fetch_end_tile;  // tiles before it may be fetched ahead
 
   const uint8_t* tile(int64_t k) const { return args.tiles + static_cast<std::size_t>(k) * args.layout.tile_bytes(); }
   const float* latent_scales(const uint8_t* t, int b) const {

@@ -1,7 +1,6 @@
 #include "frugal/model/mla.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 
 #include "frugal/core/error.h"
@@ -206,10 +205,9 @@ void attend_cached_rows(const Dims& d, float scale, const float* q, const float*
 // partial softmaxes are merged per token.
 void attend_cached_tiles(const Dims& d, float scale, const float* q, const float* q_latent, int64_t n,
                          const CacheSlot* slots, int layer, float* o_latent) {
-  // Each token's positions split into spans that the threads claim one at a
-  // time: a thread that falls behind (a shared VM's cores do) then takes
-  // fewer, instead of the others waiting for its fixed share. About four
-  // spans per thread, none shorter than kLeastSpanTiles.
+  // Each token's positions split into spans, about four per thread and none
+  // shorter than kLeastSpanTiles, so that a thread that falls behind (a
+  // shared VM's cores do) leaves spans for the others to take over.
   constexpr int64_t kLeastSpanTiles = 16;  // 256 positions: merging costs less than a span
   constexpr int64_t kSpansPerThread = 4;
   const int64_t threads = ThreadPool::global().num_threads();
@@ -242,19 +240,20 @@ void attend_cached_tiles(const Dims& d, float scale, const float* q, const float
   std::vector<AttentionSpan> spans(static_cast<std::size_t>(jobs));
   for (int64_t j = 0; j < jobs; ++j)
     spans[j] = {maxima.data() + j * d.H, sums.data() + j * d.H, partial.data() + j * d.H * d.r};
-  std::atomic<int64_t> next_job{0};
-  auto run_jobs = [&](std::size_t, std::size_t) {
-    for (int64_t j = next_job.fetch_add(1); j < jobs; j = next_job.fetch_add(1)) {
-      const int64_t s = std::upper_bound(first_job.begin(), first_job.end(), j) - first_job.begin() - 1;
-      const int64_t count = first_job[s + 1] - first_job[s], k = j - first_job[s];
-      const int64_t tiles = LatentTileLayout::tiles_for(args[s].positions);
-      latent_attention_q8_span(args[s], queries[s], tiles * k / count * kLatentTilePositions,
-                               tiles * (k + 1) / count * kLatentTilePositions, spans[j]);
-    }
-  };
-  ThreadPool::global().parallel_for(static_cast<std::size_t>(std::min(jobs, threads)),
-                                    static_cast<std::size_t>(d.H * (slots[0].position + 1) * (2 * d.r + d.dr)),
-                                    run_jobs);
+  // Each thread takes its share of spans in order, so the chunk a span
+  // fetches past its end is the next span's first; then it takes over what
+  // a slower thread has left.
+  ThreadPool::global().parallel_for_balanced(
+      static_cast<std::size_t>(jobs), static_cast<std::size_t>(d.H * (slots[0].position + 1) * (2 * d.r + d.dr) / jobs),
+      [&](std::size_t begin, std::size_t end) {
+        for (auto j = static_cast<int64_t>(begin); j < static_cast<int64_t>(end); ++j) {
+          const int64_t s = std::upper_bound(first_job.begin(), first_job.end(), j) - first_job.begin() - 1;
+          const int64_t count = first_job[s + 1] - first_job[s], k = j - first_job[s];
+          const int64_t tiles = LatentTileLayout::tiles_for(args[s].positions);
+          latent_attention_q8_span(args[s], queries[s], tiles * k / count * kLatentTilePositions,
+                                   tiles * (k + 1) / count * kLatentTilePositions, spans[j]);
+        }
+      });
   for (int64_t s = 0; s < n; ++s)
     merge_attention_spans(static_cast<int>(d.H), static_cast<int>(d.r), spans.data() + first_job[s],
                           static_cast<int>(first_job[s + 1] - first_job[s]), o_latent + s * d.r, n * d.r);
