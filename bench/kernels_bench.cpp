@@ -1,7 +1,8 @@
 // Micro-benchmarks of the inference kernels on one thread, at DeepSeek-V2-Lite's
 // shapes: the absorbed attention over a long latent cache (float and BF16
 // rows: 8 heads, one thread's share of 16; q8 tiles: 16 heads over a
-// thread's share of the positions), and the Q8 / Q4 products of one expert matrix for a
+// thread's share of the positions), one head's causal prefill attention
+// over expanded keys and values, and the Q8 / Q4 products of one expert matrix for a
 // decoded token and for prefill's token groups. Counters report multiply-adds
 // per second, to set against the machine's peak (docs/performance.md).
 #include <benchmark/benchmark.h>
@@ -16,6 +17,7 @@
 #include "frugal/core/weight_arena.h"
 #include "frugal/kernels/latent_attention.h"
 #include "frugal/kernels/latent_attention_q8.h"
+#include "frugal/kernels/prefill_attention.h"
 #include "frugal/kernels/q4.h"
 #include "frugal/kernels/q4_interleaved.h"
 #include "frugal/kernels/weight_matrix.h"
@@ -111,6 +113,40 @@ void BM_LatentAttentionQ8(benchmark::State& state) {
                                               benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_LatentAttentionQ8)->Args({100, 1})->Args({1024, 1})->Args({8192, 1})->Args({8192, 8})->Unit(benchmark::kMillisecond);
+
+// One head's causal attention for a fresh prompt of `queries` tokens over
+// its expanded keys and values (the naive form prefill uses), V2-Lite's
+// head sizes; keys and values share rows as in the model's kv buffer.
+void BM_PrefillAttention(benchmark::State& state) {
+  const int64_t queries = state.range(0), dn = 128, dr = 64, dv = 128, width = dn + dv;
+  const std::vector<float> q = normal_values(queries * (dn + dr), 5), kv = normal_values(queries * width, 6),
+                           rope_keys = normal_values(queries * dr, 7);
+  std::vector<float> out(queries * dv);
+  PrefillAttentionArgs a;
+  a.queries = queries;
+  a.key_dim = dn;
+  a.rope_dim = dr;
+  a.value_dim = dv;
+  a.scale = 0.07f;
+  a.q_nope = q.data();
+  a.q_rope = q.data() + dn;
+  a.q_stride = dn + dr;
+  a.keys = kv.data();
+  a.key_stride = width;
+  a.rope_keys = rope_keys.data();
+  a.rope_stride = dr;
+  a.values = kv.data() + dn;
+  a.value_stride = width;
+  a.out = out.data();
+  a.out_stride = dv;
+  for (auto _ : state) {
+    prefill_attention(a);
+    benchmark::DoNotOptimize(out.data());
+  }
+  const double pairs = static_cast<double>(queries) * (queries + 1) / 2;  // (query, position) pairs seen
+  state.counters["GMAC/s"] = benchmark::Counter(pairs * (dn + dr + dv) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_PrefillAttention)->Arg(512)->Arg(4096)->Unit(benchmark::kMillisecond);
 
 // One expert's up projection, 1408 x 2048, times `inputs` tokens.
 void BM_Q8Product(benchmark::State& state) {

@@ -10,6 +10,7 @@
 #include "frugal/kernels/latent_attention_q8.h"
 #include "frugal/kernels/linear.h"
 #include "frugal/kernels/panel_product.h"
+#include "frugal/kernels/prefill_attention.h"
 #include "frugal/kernels/ops.h"
 
 namespace frugal {
@@ -81,46 +82,46 @@ void attend_naive(const Config& config, const MlaWeights& w, const float* q, int
     cache.load_latent(layer, t, latents.data() + t * d.r);
     cache.load_rope_key(layer, t, rope_keys.data() + t * d.dr);
   }
-  std::vector<float> kv(static_cast<std::size_t>(context * d.H * (d.dn + d.dv)));
-  linear(latents.data(), context, w.kv_b_proj, kv.data());
+  // Head-major [H][context][dn + dv], so that each head's rows are
+  // contiguous for the attention; one quantisation of the latents serves
+  // every head's slice of kv_b_proj.
+  const int64_t head_width = d.dn + d.dv;
+  std::vector<float> kv(static_cast<std::size_t>(d.H * context * head_width));
+  LinearInputs latent_inputs;
+  prepare_linear_inputs(latents.data(), context, d.r, {&w.kv_b_proj}, latent_inputs);
+  for (int64_t h = 0; h < d.H; ++h)
+    linear(latent_inputs, w.kv_b_proj.row_slice(h * head_width, head_width), kv.data() + h * context * head_width);
 
-  // The attention kernel per head and run of kTokensPerCall tokens: the keys
-  // are head h's expanded k_nope rows beside the shared roped keys, the
-  // values head h's v rows, both strided inside kv; the tokens' queries share
-  // every row loaded, each seeing the positions up to its own (causal).
-  constexpr int64_t kTokensPerCall = 8;
-  const int64_t runs = (n + kTokensPerCall - 1) / kTokensPerCall;
+  // Jobs of one head and kQueriesPerJob tokens: the keys are the head's
+  // k_nope rows beside the shared roped keys, the values its v rows; each
+  // token sees the positions up to its own (causal).
+  constexpr int64_t kQueriesPerJob = 16;  // the kernel's block
+  const int64_t runs = (n + kQueriesPerJob - 1) / kQueriesPerJob;
   ThreadPool::global().parallel_for_balanced(
-      static_cast<std::size_t>(d.H * runs), static_cast<std::size_t>(context * (d.qk + d.dv) * kTokensPerCall),
+      static_cast<std::size_t>(d.H * runs), static_cast<std::size_t>(context * (d.qk + d.dv) * kQueriesPerJob),
       [&](std::size_t begin, std::size_t end) {
-        std::vector<float> scratch(static_cast<std::size_t>(context * kTokensPerCall));
-        int64_t visible[kTokensPerCall];
         for (std::size_t job = begin; job < end; ++job) {
-          const int64_t h = static_cast<int64_t>(job) / runs, s0 = static_cast<int64_t>(job) % runs * kTokensPerCall;
-          const int64_t tokens = std::min(kTokensPerCall, n - s0);
-          for (int64_t i = 0; i < tokens; ++i) visible[i] = first + s0 + i + 1;
-          const float* qh = q + (s0 * d.H + h) * d.qk;
-          LatentAttentionArgs args;
-          args.heads = static_cast<int>(tokens);  // one head's tokens, as the kernel's "heads"
-          args.positions = visible[tokens - 1];
-          args.visible = visible;
-          args.latent_dim = d.dn;
+          const int64_t h = static_cast<int64_t>(job) / runs, s0 = static_cast<int64_t>(job) % runs * kQueriesPerJob;
+          const float* head_kv = kv.data() + h * context * head_width;
+          PrefillAttentionArgs args;
+          args.queries = std::min(kQueriesPerJob, n - s0);
+          args.first = first + s0;
+          args.key_dim = d.dn;
           args.rope_dim = d.dr;
-          args.scale = scale;
-          args.q_latent = qh;
-          args.q_latent_stride = d.H * d.qk;
-          args.q_rope = qh + d.dn;
-          args.q_rope_stride = d.H * d.qk;
-          args.latents = kv.data() + h * (d.dn + d.dv);
-          args.latent_row_stride = d.H * (d.dn + d.dv);
-          args.rope_keys = rope_keys.data();
-          args.values = kv.data() + h * (d.dn + d.dv) + d.dn;
           args.value_dim = d.dv;
-          args.value_row_stride = d.H * (d.dn + d.dv);
-          args.scratch = scratch.data();
+          args.scale = scale;
+          args.q_nope = q + (s0 * d.H + h) * d.qk;
+          args.q_rope = args.q_nope + d.dn;
+          args.q_stride = d.H * d.qk;
+          args.keys = head_kv;
+          args.key_stride = head_width;
+          args.rope_keys = rope_keys.data();
+          args.rope_stride = d.dr;
+          args.values = head_kv + d.dn;
+          args.value_stride = head_width;
           args.out = o + (s0 * d.H + h) * d.dv;
           args.out_stride = d.H * d.dv;
-          latent_attention(args);
+          prefill_attention(args);
         }
       });
 }
