@@ -74,26 +74,24 @@ FRUGAL_AVX512 void block_scores(const PrefillAttentionArgs& a, const float* qt, 
   }
 }
 
-// out^T[d0 + i][j] += sum_t v[t][d0 + i] p[t][j] for W dims (W <= 16) and
-// writes query j's outputs times inverse[j].
-template <int W>
+// out^T[d0 + i][j] = sum_t v[t][d0 + i] p[t][j] for `width` dims (16 when
+// Full, a constant the compiler unrolls), query j's outputs written times
+// inverse[j].
+template <bool Full>
 FRUGAL_AVX512 void block_values(const PrefillAttentionArgs& a, const float* probs, int64_t positions, int64_t d0,
                                 int width, __m512 inverse, int64_t s0, int64_t count) {
+  const int dims = Full ? static_cast<int>(kBlock) : width;
   __m512 acc[kBlock];
   for (auto& x : acc) x = _mm512_setzero_ps();
   for (int64_t t = 0; t < positions; ++t) {
     const __m512 p = _mm512_loadu_ps(probs + t * kBlock);
     const float* v = a.values + t * a.value_stride + d0;
-    if constexpr (W == kBlock) {
-      for (int i = 0; i < kBlock; ++i) acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(v[i]), p, acc[i]);
-    } else {
-      for (int i = 0; i < width; ++i) acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(v[i]), p, acc[i]);
-    }
+    for (int i = 0; i < dims; ++i) acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(v[i]), p, acc[i]);
   }
   alignas(64) float lanes[kBlock][kBlock];  // [dim][query]
-  for (int i = 0; i < width; ++i) _mm512_store_ps(lanes[i], _mm512_mul_ps(acc[i], inverse));
+  for (int i = 0; i < dims; ++i) _mm512_store_ps(lanes[i], _mm512_mul_ps(acc[i], inverse));
   for (int64_t j = 0; j < count; ++j)
-    for (int i = 0; i < width; ++i) a.out[(s0 + j) * a.out_stride + d0 + i] = lanes[i][j];
+    for (int i = 0; i < dims; ++i) a.out[(s0 + j) * a.out_stride + d0 + i] = lanes[i][j];
 }
 
 FRUGAL_AVX512 void block_avx512(const PrefillAttentionArgs& a, int64_t s0, int64_t count) {
@@ -130,9 +128,9 @@ FRUGAL_AVX512 void block_avx512(const PrefillAttentionArgs& a, int64_t s0, int64
   for (int64_t d0 = 0; d0 < a.value_dim; d0 += kBlock) {
     const int width = static_cast<int>(std::min(kBlock, a.value_dim - d0));
     if (width == kBlock) {
-      block_values<kBlock>(a, probs.data(), positions, d0, width, inverse, s0, count);
+      block_values<true>(a, probs.data(), positions, d0, width, inverse, s0, count);
     } else {
-      block_values<0>(a, probs.data(), positions, d0, width, inverse, s0, count);
+      block_values<false>(a, probs.data(), positions, d0, width, inverse, s0, count);
     }
   }
 }
