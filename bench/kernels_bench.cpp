@@ -177,15 +177,29 @@ void BM_Q8InterleavedProduct(benchmark::State& state) {
   interleave_q8_rows(wq.data(), ws.data(), rows, cols, packed.data(), packed_scales.data());
   quantize_q8(x.data(), inputs * cols, xq.data(), xs.data());
   for (int64_t t = 0; t < inputs; ++t) q8_input_sums(xq.data() + t * cols, cols, sums.data() + t * blocks);
+  // Copies > 1: the weights rotate through that many copies (an expert's
+  // matrices in prefill come from memory, not from the caches).
+  const int64_t copies = state.range(1);
+  std::vector<uint8_t> all_packed(copies * packed.size());
+  std::vector<float> all_scales(copies * packed_scales.size());
+  for (int64_t c = 0; c < copies; ++c) {
+    std::copy(packed.begin(), packed.end(), all_packed.begin() + c * packed.size());
+    std::copy(packed_scales.begin(), packed_scales.end(), all_scales.begin() + c * packed_scales.size());
+  }
+  int64_t c = 0;
   for (auto _ : state) {
-    dot_q8_interleaved(packed.data(), packed_scales.data(), rows / kQ8InterleavedRows, xq.data(), xs.data(), sums.data(), inputs, cols,
-                       y.data(), rows);
+    dot_q8_interleaved(all_packed.data() + c * packed.size(), all_scales.data() + c * packed_scales.size(),
+                       rows / kQ8InterleavedRows, xq.data(), xs.data(), sums.data(), inputs, cols, y.data(), rows);
     benchmark::DoNotOptimize(y.data());
+    c = (c + 1) % copies;
   }
   state.counters["GMAC/s"] = benchmark::Counter(static_cast<double>(rows * cols * inputs) * 1e-9,
                                                 benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_Q8InterleavedProduct)->Arg(1)->Arg(4)->Arg(48)->Arg(512)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Q8InterleavedProduct)
+    ->ArgsProduct({{1, 4, 48, 512}, {1}})
+    ->Args({48, 32})
+    ->Unit(benchmark::kMicrosecond);
 
 void BM_Q4Product(benchmark::State& state) {
   const int64_t rows = 1408, cols = 2048, inputs = state.range(0), blocks = cols / 32;

@@ -13,6 +13,7 @@ namespace {
 using interleaved::input_dword;
 #if defined(__x86_64__)
 using interleaved::prefetch_ahead;
+using interleaved::prefetch_next_tile;
 #endif
 
 constexpr int kRows = kQ8InterleavedRows;
@@ -55,16 +56,17 @@ void dot_portable(const uint8_t* packed, const float* packed_scales, int64_t gro
 template <int R, int T>
 FRUGAL_AVX512_VNNI void dot_groups_avx512(const uint8_t* packed, const float* packed_scales, const int8_t* x,
                                           const float* x_scales, const int32_t* x_sums, int64_t n, float* y,
-                                          int64_t y_stride, const uint8_t* end = nullptr) {
+                                          int64_t y_stride, const interleaved::Prefetch& prefetch = {}) {
   const int64_t blocks = n / kQ8Block;
   __m512 acc[R][T];
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < blocks; ++b) {
-    if (end != nullptr)
+    if (prefetch.stream_end != nullptr)
       for (int r = 0; r < R; ++r)
-        prefetch_ahead(packed + (r * blocks + b) * kGroupBlockBytes, kGroupBlockBytes, end,
+        prefetch_ahead(packed + (r * blocks + b) * kGroupBlockBytes, kGroupBlockBytes, prefetch.stream_end,
                        packed_scales + (r * blocks + b) * kRows);
+    prefetch_next_tile(prefetch, b);
     __m512i dot[R][T];
     for (int t = 0; t < T; ++t) {
       const __m512i offset = _mm512_set1_epi32(-128 * x_sums[t * blocks + b]);
