@@ -1,7 +1,9 @@
 // moe_forward over a prefill's tokens against the same layer run one token
 // at a time, on 1 and 2 threads, in float32 and Q8 (interleaved rows): experts
 // large enough to run whole on one thread each (claimed largest first), and
-// one expert that holds every token (its rows split over the threads).
+// one expert that holds every token (its rows split over the threads). Enough
+// tokens that the inputs' quantisation, SwiGLU and the sum of the experts'
+// rows also go over the threads.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -16,7 +18,7 @@
 namespace frugal {
 namespace {
 
-constexpr int64_t kD = 128, kWidth = 128, kExperts = 4, kTokens = 32;
+constexpr int64_t kD = 256, kWidth = 256, kExperts = 4, kTokens = 128;
 
 WeightMatrix random_weight(const std::string& name, int64_t rows, int64_t cols, uint32_t seed, DType format) {
   std::mt19937 rng(seed);

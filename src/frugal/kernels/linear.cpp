@@ -78,12 +78,17 @@ void prepare_linear_inputs(const float* x, int64_t n, int64_t cols, std::span<co
   in.sums.resize(sums ? static_cast<std::size_t>(n * blocks) : 0);
   in.q4_offsets.resize(offsets ? static_cast<std::size_t>(n * blocks) : 0);
   if (!quantise) return;
-  for (int64_t t = 0; t < n; ++t) {
-    int8_t* codes = in.codes.data() + t * cols;
-    quantize_q8(x + t * cols, cols, codes, in.scales.data() + t * blocks);
-    if (sums) q8_input_sums(codes, cols, in.sums.data() + t * blocks);
-    if (offsets) q4_input_offsets(codes, in.scales.data() + t * blocks, cols, in.q4_offsets.data() + t * blocks);
-  }
+  // Over the threads in prefill: one thread quantising 512 inputs left the
+  // others waiting (a few percent of prefill).
+  ThreadPool::global().parallel_for(
+      static_cast<std::size_t>(n), static_cast<std::size_t>(cols), [&](std::size_t begin, std::size_t end) {
+        for (auto t = static_cast<int64_t>(begin); t < static_cast<int64_t>(end); ++t) {
+          int8_t* codes = in.codes.data() + t * cols;
+          quantize_q8(x + t * cols, cols, codes, in.scales.data() + t * blocks);
+          if (sums) q8_input_sums(codes, cols, in.sums.data() + t * blocks);
+          if (offsets) q4_input_offsets(codes, in.scales.data() + t * blocks, cols, in.q4_offsets.data() + t * blocks);
+        }
+      });
 }
 
 void prepare_linear_inputs(const float* x, int64_t n, int64_t cols, std::initializer_list<const WeightMatrix*> weights,

@@ -51,8 +51,7 @@ void dot_portable(const uint8_t* packed, const float* packed_scales, int64_t gro
 // input, each the group's dword k (16 rows, one lane each) against the
 // input's dword k broadcast; the int32 sums start at -128 times the input
 // block's sum (the codes' offset), then one conversion and one FMA.
-// `end` (may be null): with one input, the end of the weight stream, whose
-// next bytes each block asks for (interleaved_rows.h).
+// Each block asks the memory for what `prefetch` says (interleaved_rows.h).
 template <int R, int T>
 FRUGAL_AVX512_VNNI void dot_groups_avx512(const uint8_t* packed, const float* packed_scales, const int8_t* x,
                                           const float* x_scales, const int32_t* x_sums, int64_t n, float* y,

@@ -121,11 +121,28 @@ void moe_forward(const Config& config, const MoeWeights& weights, const float* x
       // are split over the threads inside swiglu_forward.
       run_experts(0, used.size());
     }
+    // Each token's rows from its experts, in expert order, summed into its
+    // output row over the threads.
+    struct Contribution {
+      const float* row;
+      float weight;
+    };
+    std::vector<Contribution> contributions(static_cast<std::size_t>(n * routing.k));
+    std::vector<int> count(static_cast<std::size_t>(n), 0);
     for (std::size_t j = 0; j < used.size(); ++j) {
       const auto& tokens = assigned[used[j]];
-      for (std::size_t i = 0; i < tokens.size(); ++i)
-        axpy(tokens[i].second, expert_outs[j].data() + i * D, out + tokens[i].first * D, D);
+      for (std::size_t i = 0; i < tokens.size(); ++i) {
+        const int64_t t = tokens[i].first;
+        contributions[t * routing.k + count[t]++] = {expert_outs[j].data() + i * D, tokens[i].second};
+      }
     }
+    pool.parallel_for(static_cast<std::size_t>(n), static_cast<std::size_t>(routing.k * D),
+                      [&](std::size_t begin, std::size_t end) {
+                        for (auto t = static_cast<int64_t>(begin); t < static_cast<int64_t>(end); ++t)
+                          for (int c = 0; c < count[t]; ++c)
+                            axpy(contributions[t * routing.k + c].weight, contributions[t * routing.k + c].row,
+                                 out + t * D, D);
+                      });
   }
   if (routing_out != nullptr) *routing_out = routing;
 }

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "frugal/core/thread_pool.h"
 #include "frugal/kernels/ops.h"
 
 namespace frugal {
@@ -12,7 +13,12 @@ void swiglu_forward(const SwiGluWeights& weights, const LinearInputs& in, float*
   std::vector<float> up(gate.size());
   linear(in, weights.gate, gate.data());
   linear(in, weights.up, up.data());
-  silu_mul(gate.data(), up.data(), n * width);
+  ThreadPool::global().parallel_for(static_cast<std::size_t>(n), static_cast<std::size_t>(width),
+                                    [&](std::size_t begin, std::size_t end) {
+                                      const auto first = static_cast<int64_t>(begin) * width;
+                                      silu_mul(gate.data() + first, up.data() + first,
+                                               static_cast<int64_t>(end - begin) * width);
+                                    });
   linear(gate.data(), n, weights.down, out);
 }
 
