@@ -57,6 +57,21 @@ void with_input_count(int64_t count, Kernel&& kernel) {
   }
 }
 
+// What a kernel call asks the memory for while it computes, per block of its
+// weights:
+// - one input (weights used once, from memory): the bytes kPrefetchAhead past
+//   each block, none at or past `stream_end` (prefetch_ahead);
+// - more inputs (a tile's weights, reused from L2 by every group of 4
+//   inputs): `tile_lines` lines of the next tile from `next_tile` on, into
+//   L2. The next tile then does not start from memory: a tile's first group
+//   of inputs waited on it, and an expert's products in prefill ran ~30%
+//   slower with their weights cold than warm (BM_Q8InterleavedProduct/48/32).
+struct Prefetch {
+  const uint8_t* stream_end = nullptr;
+  const uint8_t* next_tile = nullptr;
+  int64_t tile_lines = 0;
+};
+
 #if defined(__x86_64__)
 // With one input the weights stream from memory, one group after the other,
 // and the hardware prefetchers fall behind: each block asks for the bytes
@@ -78,21 +93,6 @@ inline void prefetch_ahead(const uint8_t* block, int64_t block_bytes, const uint
                _MM_HINT_T0);
 }
 
-// What a kernel call asks the memory for while it computes, per block of its
-// weights:
-// - one input (weights used once, from memory): the bytes kPrefetchAhead past
-//   each block, none at or past `stream_end` (prefetch_ahead);
-// - more inputs (a tile's weights, reused from L2 by every group of 4
-//   inputs): `tile_lines` lines of the next tile from `next_tile` on, into
-//   L2. The next tile then does not start from memory: a tile's first group
-//   of inputs waited on it, and an expert's products in prefill ran ~30%
-//   slower with their weights cold than warm (BM_Q8InterleavedProduct/48/32).
-struct Prefetch {
-  const uint8_t* stream_end = nullptr;
-  const uint8_t* next_tile = nullptr;
-  int64_t tile_lines = 0;
-};
-
 inline void prefetch_next_tile(const Prefetch& prefetch, int64_t block) {
   for (int64_t line = 0; line < prefetch.tile_lines; ++line)
     _mm_prefetch(reinterpret_cast<const char*>(prefetch.next_tile + 64 * (block * prefetch.tile_lines + line)),
@@ -102,14 +102,6 @@ inline void prefetch_next_tile(const Prefetch& prefetch, int64_t block) {
 
 inline constexpr int64_t kBlock = 32;  // columns per scale block, both layouts
 
-// The product both layouts run: y[t * y_stride + r] for `groups` groups of
-// 16 rows and `inputs` inputs. Kernels K (one layout's, in its .cpp):
-//   K::kGroupBlockBytes       bytes of one group's block of 32 columns
-//   K::avx512<R, T>(...)      R groups by T inputs; `end` (may be null):
-//                             the weight stream's end, with one input
-//   K::avx2(...)              one group and one input
-//   K::portable(...)          the reference, any groups and inputs
-// More than 4 inputs go a tile of kTileGroups groups at a time.
 // One tile of `groups` groups (all of them with up to 4 inputs). With
 // `next_tile` (the kTileGroups groups after this tile: the next tile, or the
 // next piece of rows the thread takes), the kernel calls share out its
@@ -155,6 +147,7 @@ void dot_tile_at(SimdLevel level, const uint8_t* packed, const float* packed_sca
     }
 #endif
     (void)level;
+    (void)next_prefetch;
     K::portable(packed, packed_scales, groups, in.x, in.scales, in.sums, in.count, n, in.y, y_stride);
   });
 }
