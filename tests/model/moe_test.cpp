@@ -7,13 +7,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "frugal/core/thread_pool.h"
 #include "frugal/kernels/q8.h"
 #include "frugal/model/moe.h"
+#include "support/test_support.h"
 
 namespace frugal {
 namespace {
@@ -21,11 +21,7 @@ namespace {
 constexpr int64_t kD = 256, kWidth = 256, kExperts = 4, kTokens = 128;
 
 WeightMatrix random_weight(const std::string& name, int64_t rows, int64_t cols, uint32_t seed, DType format) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 0.1f);
-  std::vector<float> values(static_cast<std::size_t>(rows * cols));
-  for (float& v : values) v = normal(rng);
-  WeightMatrix w = make_f32_weight(name, rows, cols, std::move(values));
+  WeightMatrix w = make_f32_weight(name, rows, cols, test::normal_values(static_cast<std::size_t>(rows * cols), seed, 0.1f));
   return format == DType::I8 ? to_q8(w) : w;
 }
 
@@ -50,10 +46,7 @@ Config moe_config(int k) {
 
 MoeWeights random_moe(DType format, bool one_expert_wins) {
   MoeWeights w;
-  std::vector<float> router(static_cast<std::size_t>(kExperts * kD));
-  std::mt19937 rng(3);
-  std::normal_distribution<float> normal(0.0f, 0.3f);
-  for (float& v : router) v = normal(rng);
+  std::vector<float> router = test::normal_values(static_cast<std::size_t>(kExperts * kD), 3, 0.3f);
   // Inputs have a positive first column: a large weight there routes every token to expert 0.
   if (one_expert_wins) router[0] = 100.0f;
   w.router = make_f32_weight("router", kExperts, kD, std::move(router));
@@ -63,10 +56,7 @@ MoeWeights random_moe(DType format, bool one_expert_wins) {
 }
 
 void expect_tokens_one_at_a_time(const Config& config, const MoeWeights& weights) {
-  std::mt19937 rng(5);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> x(kTokens * kD);
-  for (float& v : x) v = normal(rng);
+  std::vector<float> x = test::normal_values(static_cast<std::size_t>(kTokens * kD), 5);
   for (int64_t t = 0; t < kTokens; ++t) x[t * kD] = 1.0f + std::fabs(x[t * kD]);
 
   ThreadPool::set_global_threads(1);
