@@ -81,6 +81,53 @@ TEST(Q4Test, QuantisationErrorIsBoundedByTheStep) {
   for (float v : back) EXPECT_EQ(v, 0.0f);
 }
 
+// Blocks that reach each branch of the quantiser: a tie of +m and -m (the
+// first wins), a block of zeros, one nonzero value, a NaN among finite
+// values, values that round to exactly half a step, and plain normals.
+std::vector<float> quantiser_cases() {
+  std::vector<float> x = normal_values(32 * 40, 11);
+  float* block = x.data();
+  for (int i = 0; i < 32; ++i) block[i] = 0.0f;                       // zeros, -0 among them
+  block[5] = -0.0f;
+  block += 32;
+  for (int i = 0; i < 32; ++i) block[i] = 0.0f;
+  block[17] = -3.0f;                                                   // one nonzero value
+  block += 32;
+  for (int i = 0; i < 32; ++i) block[i] *= 0.1f;                      // a tie: +2.5 first, then -2.5
+  block[3] = 2.5f;
+  block[20] = -2.5f;
+  block += 32;
+  block[9] = std::nanf("");                                            // NaN never the extreme
+  block += 32;
+  for (int i = 0; i < 32; ++i) block[i] = static_cast<float>(i % 17 - 8) * 0.0625f + 0.03125f;  // half steps
+  return x;
+}
+
+TEST(Q4Test, EveryLevelQuantisesToThePortableBits) {
+  const std::vector<float> x = quantiser_cases();
+  const auto n = static_cast<int64_t>(x.size());
+  std::vector<uint8_t> want(x.size()), got(x.size());
+  std::vector<float> want_scales(x.size() / 32), got_scales(x.size() / 32);
+  quantize_q4_codes_at(SimdLevel::Portable, x.data(), n, want.data(), want_scales.data());
+  // The portable codes themselves: the tie's first value (+2.5) is code 0.
+  EXPECT_EQ(want[64 + 3], 0);
+  EXPECT_EQ(want[64 + 20], 15);
+  EXPECT_EQ(want_scales[0], 0.0f);
+  EXPECT_EQ(want[32 + 17], 0);
+  EXPECT_FLOAT_EQ(want_scales[1], -3.0f / -8.0f);
+  for (SimdLevel level : test::available_simd_levels()) {
+    quantize_q4_codes_at(level, x.data(), n, got.data(), got_scales.data());
+    EXPECT_EQ(got, want) << to_string(level);
+    for (std::size_t b = 0; b < want_scales.size(); ++b) {
+      if (std::isnan(want_scales[b])) {
+        EXPECT_TRUE(std::isnan(got_scales[b])) << to_string(level) << ", block " << b;
+      } else {
+        EXPECT_EQ(got_scales[b], want_scales[b]) << to_string(level) << ", block " << b;
+      }
+    }
+  }
+}
+
 struct Q4Inputs {
   std::vector<int8_t> codes;
   std::vector<float> scales, offsets;

@@ -227,27 +227,6 @@ FRUGAL_AVX2 float dot_q4_avx2(const uint8_t* w, const float* ws, const int8_t* x
 
 }  // namespace
 
-void quantize_q4_codes(const float* x, int64_t n, uint8_t* codes, float* scales) {
-  for (int64_t b = 0; b < n / kQ4Block; ++b) {
-    const float* v = x + b * kQ4Block;
-    float extreme = 0.0f;  // the value of largest magnitude, with its sign
-    for (int i = 0; i < kQ4Block; ++i)
-      if (std::fabs(v[i]) > std::fabs(extreme)) extreme = v[i];
-    const float scale = extreme / -8.0f;
-    const float inverse = scale != 0.0f ? 1.0f / scale : 0.0f;
-    float cross = 0.0f, square = 0.0f;
-    for (int i = 0; i < kQ4Block; ++i) {
-      const float scaled = v[i] * inverse;  // rounded half away from zero, as Q8
-      const int code = std::clamp(static_cast<int>(scaled >= 0.0f ? scaled + 0.5f : scaled - 0.5f) + 8, 0, 15);
-      codes[b * kQ4Block + i] = static_cast<uint8_t>(code);
-      cross += v[i] * static_cast<float>(code - 8);
-      square += static_cast<float>((code - 8) * (code - 8));
-    }
-    // The least-squares scale for these codes is never worse than m / -8.
-    scales[b] = square > 0.0f ? cross / square : 0.0f;
-  }
-}
-
 void quantize_q4_row(const float* x, int64_t n, uint8_t* packed, float* scales) {
   const int64_t blocks = n / kQ4Block;
   std::vector<uint8_t> codes(static_cast<std::size_t>(n));

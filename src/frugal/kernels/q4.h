@@ -26,8 +26,10 @@ inline constexpr int kQ4Block = 32;
 // scales. Per block: the value of largest magnitude m maps to code 0
 // (scale m / -8); the scale is then refitted by least squares to the codes.
 void quantize_q4_row(const float* x, int64_t n, uint8_t* packed, float* scales);
-// The same codes one per byte (for other layouts: q4_interleaved.h).
+// The same codes one per byte (for other layouts: q4_interleaved.h), the
+// same bits at every SIMD level (q4_quantize.cpp).
 void quantize_q4_codes(const float* x, int64_t n, uint8_t* codes, float* scales);
+void quantize_q4_codes_at(SimdLevel level, const float* x, int64_t n, uint8_t* codes, float* scales);
 void dequantize_q4_row(const uint8_t* packed, const float* scales, int64_t n, float* out);
 // The code of value i of a packed row.
 int q4_code(const uint8_t* packed, int64_t n, int64_t i);
