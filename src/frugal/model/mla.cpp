@@ -11,6 +11,8 @@
 #include "frugal/kernels/linear.h"
 #include "frugal/kernels/panel_product.h"
 #include "frugal/kernels/prefill_attention.h"
+#include "frugal/kernels/q8.h"
+#include "frugal/kernels/q8_interleaved.h"
 #include "frugal/kernels/ops.h"
 
 namespace frugal {
@@ -134,7 +136,30 @@ void attend_naive(const Config& config, const MlaWeights& w, const float* q, int
 // latent outputs leave through W_uv for all the tokens at once. Latent
 // vectors are laid out head-major [H, n, r], so a head's rows for the batch
 // are contiguous.
+// Q8 W_uk^T: each head's q_nope rows are quantised once, on the caller,
+// then the heads' products go over the threads.
+void absorb_queries_q8(const Dims& d, const MlaWeights& w, const float* q, int64_t n, float* q_latent) {
+  // Reused, so the buffers keep their capacity. The workers must see the
+  // caller's instance, not their own thread_local one: hence the reference.
+  thread_local std::vector<LinearInputs> caller_inputs;
+  thread_local std::vector<float> q_nope;
+  std::vector<LinearInputs>& inputs = caller_inputs;
+  inputs.resize(static_cast<std::size_t>(d.H));
+  q_nope.resize(static_cast<std::size_t>(n * d.dn));
+  for (int64_t h = 0; h < d.H; ++h) {
+    for (int64_t s = 0; s < n; ++s) std::copy_n(q + (s * d.H + h) * d.qk, d.dn, q_nope.data() + s * d.dn);
+    prepare_linear_inputs(q_nope.data(), n, d.dn, {&w.w_uk_transposed[h]}, inputs[h]);
+  }
+  ThreadPool::global().parallel_for_balanced(
+      static_cast<std::size_t>(d.H), static_cast<std::size_t>(n * d.dn * d.r), [&](std::size_t begin, std::size_t end) {
+        for (auto h = static_cast<int64_t>(begin); h < static_cast<int64_t>(end); ++h)
+          linear_rows(inputs[h], w.w_uk_transposed[h], 0, d.r, q_latent + h * n * d.r);
+      });
+}
+
 void absorb_queries(const Dims& d, const MlaWeights& w, const float* q, int64_t n, float* q_latent) {
+  if (!w.w_uk_transposed.empty() && w.w_uk_transposed[0].dtype == DType::I8)
+    return absorb_queries_q8(d, w, q, n, q_latent);
   ThreadPool::global().parallel_for_balanced(
       static_cast<std::size_t>(d.H), static_cast<std::size_t>(n * d.dn * d.r), [&](std::size_t begin, std::size_t end) {
         for (auto h = static_cast<int64_t>(begin); h < static_cast<int64_t>(end); ++h) {
@@ -287,6 +312,14 @@ void attend_absorbed(const Config& config, const MlaWeights& w, const float* q, 
       });
 }
 
+// Head h's W_uk^T [r, dn] as floats.
+std::vector<float> transposed_w_uk(const Dims& d, const WeightMatrix& uk) {
+  std::vector<float> transposed(static_cast<std::size_t>(d.r * d.dn));
+  for (int64_t i = 0; i < d.dn; ++i)
+    for (int64_t c = 0; c < d.r; ++c) transposed[c * d.dn + i] = uk.element(i, c);
+  return transposed;
+}
+
 }  // namespace
 
 AttentionForm prefill_attention_form(const Config& config) {
@@ -299,7 +332,19 @@ AttentionForm prefill_attention_form(const Config& config, DType cache_dtype, in
   return prefill_attention_form(config);
 }
 
-void derive_absorbed_weights(const Config& config, MlaWeights& weights) {
+std::vector<WeightMatrix> transposed_w_uk_q8(const Config& config, const WeightMatrix& kv_b_proj) {
+  const Dims d(config);
+  if (d.dn % kQ8Block != 0 || d.r % kQ8InterleavedRows != 0) return {};
+  std::vector<WeightMatrix> transposed;
+  for (int64_t h = 0; h < d.H; ++h) {
+    const WeightMatrix uk = kv_b_proj.row_slice(h * (d.dn + d.dv), d.dn);
+    const std::string name = uk.name + ".w_uk_transposed." + std::to_string(h);
+    transposed.push_back(to_q8(make_f32_weight(name, d.r, d.dn, transposed_w_uk(d, uk)), true));
+  }
+  return transposed;
+}
+
+void derive_absorbed_weights(const Config& config, MlaWeights& weights, std::vector<WeightMatrix> uk_transposed) {
   const Dims d(config);
   weights.w_uk.clear();
   weights.w_uv.clear();
@@ -307,14 +352,13 @@ void derive_absorbed_weights(const Config& config, MlaWeights& weights) {
     weights.w_uk.push_back(weights.kv_b_proj.row_slice(h * (d.dn + d.dv), d.dn));
     weights.w_uv.push_back(weights.kv_b_proj.row_slice(h * (d.dn + d.dv) + d.dn, d.dv));
   }
-  weights.w_uk_transposed.clear();
+  weights.w_uk_transposed = std::move(uk_transposed);
+  if (!weights.w_uk_transposed.empty()) return;
   const DType dtype = weights.kv_b_proj.dtype;
   if (dtype != DType::F32 && dtype != DType::I8) return;
   for (int64_t h = 0; h < d.H; ++h) {
     const WeightMatrix& uk = weights.w_uk[h];
-    std::vector<float> transposed(static_cast<std::size_t>(d.r * d.dn));
-    for (int64_t i = 0; i < d.dn; ++i)
-      for (int64_t c = 0; c < d.r; ++c) transposed[c * d.dn + i] = uk.element(i, c);
+    std::vector<float> transposed = transposed_w_uk(d, uk);
     const std::string name = uk.name + ".w_uk_transposed." + std::to_string(h);
     if (dtype == DType::F32) {
       weights.w_uk_transposed.push_back(make_f32_weight(name, d.r, d.dn, std::move(transposed)));

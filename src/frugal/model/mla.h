@@ -45,14 +45,22 @@ struct MlaWeights {
   std::vector<WeightMatrix> w_uk;      // [dn, r]: k_nope = c_kv W_uk^T
   std::vector<WeightMatrix> w_uv;      // [dv, r]: v = c_kv W_uv^T
   // W_uk^T [r, dn] per head, copied when kv_b_proj is float32 (small models,
-  // the policy during GRPO; packed in panels) or Q8 (as BF16): q_nope W_uk is
-  // then a row product for a whole batch of tokens instead of dn short axpys
-  // per token.
+  // the policy during GRPO; packed in panels) or Q8 (as Q8 quantised from
+  // the stored rows, transposed_w_uk_q8; as BF16 where its shape does not
+  // allow): q_nope W_uk is then a row product for a whole batch of tokens
+  // instead of dn short axpys per token.
   std::vector<WeightMatrix> w_uk_transposed;
 };
 
-// Splits kv_b_proj into the per-head absorbed matrices.
-void derive_absorbed_weights(const Config& config, MlaWeights& weights);
+// Splits kv_b_proj into the per-head absorbed matrices. `uk_transposed`, if
+// not empty, is W_uk^T already made (transposed_w_uk_q8) and kept as it is.
+void derive_absorbed_weights(const Config& config, MlaWeights& weights,
+                             std::vector<WeightMatrix> uk_transposed = {});
+
+// W_uk^T per head as Q8 with 16 rows interleaved, quantised from kv_b_proj's
+// rows as stored (before kv_b_proj itself is converted, so the values are
+// rounded once); empty unless dn is a multiple of 32 and r of 16.
+std::vector<WeightMatrix> transposed_w_uk_q8(const Config& config, const WeightMatrix& kv_b_proj);
 
 struct RopeAngles {
   std::vector<float> cos, sin;  // [n, dr/2]

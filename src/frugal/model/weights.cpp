@@ -220,10 +220,14 @@ void convert_layer(DecoderLayerWeights& layer, const Config& config, WeightForma
   const WeightFormat non_expert = non_expert_format(format);
   MlaWeights& a = layer.attention;
   for (WeightMatrix* w : {&a.q_proj, &a.q_a_proj, &a.q_b_proj, &a.kv_a_proj, &a.o_proj}) convert(*w, non_expert);
-  // kv_b_proj is cut into per-head W_uk and W_uv views (derive_absorbed_weights).
+  // kv_b_proj is cut into per-head W_uk and W_uv views (derive_absorbed_weights);
+  // a Q8 W_uk^T is quantised from the stored rows, before they are released.
+  std::vector<WeightMatrix> uk_transposed;
+  if (non_expert == WeightFormat::Q8 && q8_applicable(a.kv_b_proj))
+    uk_transposed = transposed_w_uk_q8(config, a.kv_b_proj);
   convert(a.kv_b_proj, non_expert,
           config.qk_nope_head_dim % kQ8InterleavedRows == 0 && config.v_head_dim % kQ8InterleavedRows == 0);
-  derive_absorbed_weights(config, a);  // the per-head views follow kv_b_proj
+  derive_absorbed_weights(config, a, std::move(uk_transposed));  // the per-head views follow kv_b_proj
   if (layer.dense_mlp) convert_swiglu(*layer.dense_mlp, non_expert);
   if (layer.moe) {
     for (SwiGluWeights& e : layer.moe->experts) convert_swiglu(e, format);
