@@ -85,16 +85,26 @@ TEST(KvCachePrecisionTest, Q8CacheKeepsTheTrainedModelsChoices) {
   EXPECT_LT(a.rms, 1.0) << "logits moved more than 8-bit rounding of the cache explains";
 }
 
-// Over a q8 cache, a chunk that follows at least twice its length of cached
-// tokens prefills in the absorbed form (int8 attention over the cached
-// latents, unexpanded); both forms over the same q8 cache must agree about
-// as closely as the q8 cache agrees with the f32 one.
+// A chunk that follows at least twice its length of cached tokens prefills
+// in the absorbed form (attention over the cached latents, unexpanded) over
+// a q8 cache at any length, over a float one when short; both forms over the
+// same q8 cache must agree about as closely as the q8 cache agrees with the
+// f32 one.
 TEST(KvCachePrecisionTest, Q8CachePrefillFormsAgree) {
   const Model model(bundled_model());
   const Config& c = model.config();
-  EXPECT_EQ(prefill_attention_form(c, DType::I8, 64, 32), AttentionForm::Absorbed);
-  EXPECT_EQ(prefill_attention_form(c, DType::I8, 63, 32), prefill_attention_form(c));
-  EXPECT_EQ(prefill_attention_form(c, DType::BF16, 64, 32), prefill_attention_form(c));
+  // V2-Lite's attention shape, whose plain prefill is naive (r = 512 beside 128 + 128).
+  Config wide = c;
+  wide.kv_lora_rank = 512;
+  wide.qk_nope_head_dim = wide.v_head_dim = 128;
+  wide.qk_rope_head_dim = 64;
+  ASSERT_EQ(prefill_attention_form(wide), AttentionForm::Naive);
+  EXPECT_EQ(prefill_attention_form(wide, DType::I8, 1024, 512), AttentionForm::Absorbed);
+  EXPECT_EQ(prefill_attention_form(wide, DType::I8, 1023, 512), AttentionForm::Naive);
+  EXPECT_EQ(prefill_attention_form(wide, DType::F32, 64, kMostAbsorbedFloatPrefill), AttentionForm::Absorbed);
+  EXPECT_EQ(prefill_attention_form(wide, DType::BF16, 4096, 16), AttentionForm::Absorbed);
+  EXPECT_EQ(prefill_attention_form(wide, DType::F32, 4096, kMostAbsorbedFloatPrefill + 1), AttentionForm::Naive);
+  EXPECT_EQ(prefill_attention_form(wide, DType::F32, 31, 16), AttentionForm::Naive);
 
   const Tokenizer tokenizer = Tokenizer::load(bundled_model());
   const std::vector<int32_t> tokens = tokenizer.encode(

@@ -328,7 +328,8 @@ AttentionForm prefill_attention_form(const Config& config) {
 }
 
 AttentionForm prefill_attention_form(const Config& config, DType cache_dtype, int64_t cached, int64_t n) {
-  if (cache_dtype == DType::I8 && cached >= 2 * n) return AttentionForm::Absorbed;
+  const bool short_chunk = cache_dtype == DType::I8 || n <= kMostAbsorbedFloatPrefill;
+  if (short_chunk && cached >= 2 * n) return AttentionForm::Absorbed;
   return prefill_attention_form(config);
 }
 

@@ -25,11 +25,15 @@ enum class AttentionForm { Naive, Absorbed };
 // dn = dv = 32) prefill absorbed; DeepSeek's (r = 512 beside 128 + 128)
 // prefill naive, as its reference code does.
 AttentionForm prefill_attention_form(const Config& config);
-// The same for n new tokens after `cached` ones in a cache of `cache_dtype`:
-// over a q8 cache the absorbed form runs in int8 (about 4x the float rate)
-// and leaves the cached latents unexpanded, which wins once they outnumber
-// the new tokens twice (measured with 512-token chunks of V2-Lite: naive
-// ahead at 512 cached, absorbed at 2,048; at 16K 139 against 34 tokens/s).
+// The same for n new tokens after `cached` ones in a cache of `cache_dtype`.
+// The absorbed form leaves the cached latents unexpanded, which wins once
+// they outnumber the new tokens twice: over a q8 cache (int8, about 4x the
+// float rate; measured with 512-token chunks of V2-Lite: naive ahead at 512
+// cached, absorbed at 2,048; at 16K 139 against 34 tokens/s), and over a
+// float or BF16 cache for chunks of at most kMostAbsorbedFloatPrefill tokens
+// (V2-Lite, 16 tokens: 1.3x naive's rate at 1,024 cached, 2.4x at 4,096;
+// 64 tokens: naive ahead at 1,024, even at 4,096).
+inline constexpr int64_t kMostAbsorbedFloatPrefill = 32;
 AttentionForm prefill_attention_form(const Config& config, DType cache_dtype, int64_t cached, int64_t n);
 
 struct MlaWeights {
