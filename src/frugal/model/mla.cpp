@@ -128,14 +128,6 @@ void attend_naive(const Config& config, const MlaWeights& w, const float* q, int
       });
 }
 
-// Section 4: attention directly over the cached latents; token s sees its
-// own cache up to and including its position. Three passes: every head's
-// queries absorb W_uk (q_latent = q_nope W_uk) for all the tokens at once;
-// each token attends in as many jobs as keep the threads busy (split by
-// heads over float and BF16 rows, by positions over q8 tiles); every head's
-// latent outputs leave through W_uv for all the tokens at once. Latent
-// vectors are laid out head-major [H, n, r], so a head's rows for the batch
-// are contiguous.
 // Q8 W_uk^T: each head's q_nope rows are quantised once, on the caller,
 // then the heads' products go over the threads.
 void absorb_queries_q8(const Dims& d, const MlaWeights& w, const float* q, int64_t n, float* q_latent) {
@@ -157,6 +149,14 @@ void absorb_queries_q8(const Dims& d, const MlaWeights& w, const float* q, int64
       });
 }
 
+// Section 4: attention directly over the cached latents; token s sees its
+// own cache up to and including its position. Three passes: every head's
+// queries absorb W_uk (q_latent = q_nope W_uk) for all the tokens at once;
+// each token attends in as many jobs as keep the threads busy (split by
+// heads over float and BF16 rows, by positions over q8 tiles); every head's
+// latent outputs leave through W_uv for all the tokens at once. Latent
+// vectors are laid out head-major [H, n, r], so a head's rows for the batch
+// are contiguous.
 void absorb_queries(const Dims& d, const MlaWeights& w, const float* q, int64_t n, float* q_latent) {
   if (!w.w_uk_transposed.empty() && w.w_uk_transposed[0].dtype == DType::I8)
     return absorb_queries_q8(d, w, q, n, q_latent);
