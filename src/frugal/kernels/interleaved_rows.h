@@ -62,7 +62,8 @@ void with_input_count(int64_t count, Kernel&& kernel) {
 // What a kernel call asks the memory for while it computes, per block of its
 // weights:
 // - one input (weights used once, from memory): the bytes kPrefetchAhead past
-//   each block, none at or past `stream_end` (prefetch_ahead);
+//   each block, none at or past `stream_end` (prefetch_ahead; Q4 only, Q8
+//   streams faster without it);
 // - more inputs (a tile's weights, reused from L2 by every group of 4
 //   inputs): `tile_lines` lines of the next tile from `next_tile` on, into
 //   L2. The next tile then does not start from memory: a tile's first group

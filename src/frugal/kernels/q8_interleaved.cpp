@@ -12,7 +12,6 @@ namespace {
 
 using interleaved::input_dword;
 #if defined(__x86_64__)
-using interleaved::prefetch_ahead;
 using interleaved::prefetch_next_tile;
 #endif
 
@@ -51,7 +50,11 @@ void dot_portable(const uint8_t* packed, const float* packed_scales, int64_t gro
 // input, each the group's dword k (16 rows, one lane each) against the
 // input's dword k broadcast; the int32 sums start at -128 times the input
 // block's sum (the codes' offset), then one conversion and one FMA.
-// Each block asks the memory for what `prefetch` says (interleaved_rows.h).
+// Each block asks for the next tile's lines that `prefetch` names
+// (interleaved_rows.h), but not for its own stream ahead, as Q4 does:
+// with prefetch_ahead, one input's Q8 stream ran slower than on the
+// hardware prefetchers alone, by 15-30% in q8 decode on a Zen 4 host and
+// by 0-20% on one thread on the earlier host (docs/performance.md).
 template <int R, int T>
 FRUGAL_AVX512_VNNI void dot_groups_avx512(const uint8_t* packed, const float* packed_scales, const int8_t* x,
                                           const float* x_scales, const int32_t* x_sums, int64_t n, float* y,
@@ -61,10 +64,6 @@ FRUGAL_AVX512_VNNI void dot_groups_avx512(const uint8_t* packed, const float* pa
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < blocks; ++b) {
-    if (prefetch.stream_end != nullptr)
-      for (int r = 0; r < R; ++r)
-        prefetch_ahead(packed + (r * blocks + b) * kGroupBlockBytes, kGroupBlockBytes, prefetch.stream_end,
-                       packed_scales + (r * blocks + b) * kRows);
     prefetch_next_tile(prefetch, b);
     __m512i dot[R][T];
     for (int t = 0; t < T; ++t) {
