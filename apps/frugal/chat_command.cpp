@@ -81,7 +81,7 @@ int run_chat(ChatOptions& o) {
     if (line.empty()) continue;
 
     history.push_back({"user", line, {}});
-    const std::vector<int32_t> prompt = tokenizer->encode(render_chat(history, true, format, bos_text(*tokenizer)));
+    const std::vector<int32_t> prompt = tokenizer->encode(render_chat(history, true, format, bos_text(*tokenizer), eos_text(*tokenizer)));
     GenerationOptions turn = options;
     turn.sampling.seed = options.sampling.seed + turns++;  // a fresh stream per reply, still reproducible
     turn.max_new_tokens = std::min<int64_t>(options.max_new_tokens, context - static_cast<int64_t>(prompt.size()));
@@ -91,7 +91,7 @@ int run_chat(ChatOptions& o) {
                    static_cast<long long>(context));
       continue;
     }
-    ReplyPrinter printer(format == ChatFormat::DeepSeekR1, display);
+    ReplyPrinter printer(prompt_opens_reasoning(format), display);
     const GenerationResult result = generate(session, prompt, turn, &*tokenizer,
                                              [&](std::string_view text) { printer.print(text); }, &g_interrupted);
     printer.finish();

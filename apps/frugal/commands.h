@@ -25,5 +25,6 @@ Runner add_eval_command(CLI::App& app);
 Runner add_sft_command(CLI::App& app);
 Runner add_grpo_command(CLI::App& app);
 Runner add_problems_command(CLI::App& app);
+Runner add_serve_command(CLI::App& app);
 
 }  // namespace frugal::cli

@@ -47,8 +47,8 @@ int run_generate(GenerateOptions& o) {
     if (!o.flags.system.empty()) messages.push_back({"system", o.flags.system, {}});
     messages.push_back({"user", o.prompt, {}});
     const ChatFormat format = o.flags.resolve_chat_format(*t);
-    opens_reasoning = format == ChatFormat::DeepSeekR1;
-    prompt = t->encode(render_chat(messages, true, format, bos_text(*t)));
+    opens_reasoning = prompt_opens_reasoning(format);
+    prompt = t->encode(render_chat(messages, true, format, bos_text(*t), eos_text(*t)));
   } else {
     prompt = t->encode(o.prompt);
     if (t->add_bos_token()) prompt.insert(prompt.begin(), *t->bos_id());

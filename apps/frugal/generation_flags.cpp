@@ -16,7 +16,7 @@ void GenerationFlags::add_to(CLI::App& command, int64_t default_max_tokens) {
   command.add_option("--model", model, "Hugging Face checkpoint folder")->required();
   command.add_option("--tokenizer", tokenizer, "tokenizer.json or its folder (default: the model folder)");
   command.add_option("--chat-format", chat_format, "Chat convention (auto: from the tokenizer's template)")
-      ->check(CLI::IsMember({"auto", "deepseek-v3", "deepseek-r1"}));
+      ->check(CLI::IsMember(chat_format_names()));
   command.add_option("--system", system, "System prompt for chat formatting");
   command.add_option("--temperature", sampling.temperature, "Sampling temperature (0 = greedy)")
       ->capture_default_str();
@@ -61,9 +61,7 @@ std::optional<Tokenizer> GenerationFlags::load_tokenizer(bool required) const {
 }
 
 ChatFormat GenerationFlags::resolve_chat_format(const Tokenizer& t) const {
-  if (chat_format == "deepseek-v3") return ChatFormat::DeepSeekV3;
-  if (chat_format == "deepseek-r1") return ChatFormat::DeepSeekR1;
-  return detect_chat_format(t.chat_template());
+  return frugal::resolve_chat_format(chat_format, t.chat_template());
 }
 
 GenerationOptions GenerationFlags::options(const Model& m, const Tokenizer* t) const {
@@ -84,6 +82,7 @@ GenerationOptions GenerationFlags::options(const Model& m, const Tokenizer* t) c
 }
 
 std::string bos_text(const Tokenizer& t) { return t.bos_id() ? t.token_string(*t.bos_id()) : ""; }
+std::string eos_text(const Tokenizer& t) { return t.eos_id() ? t.token_string(*t.eos_id()) : ""; }
 
 std::string generation_summary(const GenerationResult& r, DType kv_cache_dtype, uint64_t seed) {
   const auto generated = static_cast<double>(r.tokens.size());

@@ -48,6 +48,8 @@ struct GenerationFlags {
 
 // The BOS token's text for chat rendering ("" when the tokenizer has none).
 std::string bos_text(const Tokenizer& tokenizer);
+// The EOS token's text, which ends replies in the compact chat format.
+std::string eos_text(const Tokenizer& tokenizer);
 
 // One line of figures for stderr: tokens, speeds, cache bytes, stop reason.
 std::string generation_summary(const GenerationResult& result, DType kv_cache_dtype, uint64_t seed);

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   add(frugal::cli::add_sft_command);
   add(frugal::cli::add_grpo_command);
   add(frugal::cli::add_problems_command);
+  add(frugal::cli::add_serve_command);
 
   try {
     app.parse(argc, argv);

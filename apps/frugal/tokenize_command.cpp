@@ -33,7 +33,7 @@ void tokenize_line(const Tokenizer& t, ChatFormat format, ordered_json& item) {
   if (!item.is_object()) fail("not a JSON object");
   if (item.contains("messages")) {
     const bool generation_prompt = item.value("add_generation_prompt", false);
-    const std::string text = render_chat(parse_messages(json::parse(item["messages"].dump())), generation_prompt, format, bos_text(t));
+    const std::string text = render_chat(parse_messages(json::parse(item["messages"].dump())), generation_prompt, format, bos_text(t), eos_text(t));
     item["text"] = text;
     item["ids"] = t.encode(text);
   } else if (item.contains("text") && item["text"].is_string()) {
@@ -48,9 +48,7 @@ void tokenize_line(const Tokenizer& t, ChatFormat format, ordered_json& item) {
 int run_tokenize(const TokenizeOptions& o) {
   if (o.jsonl.empty() == o.text.empty()) fail("give exactly one of --jsonl and --text");
   const Tokenizer t = Tokenizer::load(o.tokenizer);
-  const ChatFormat format = o.chat_format == "deepseek-r1"   ? ChatFormat::DeepSeekR1
-                            : o.chat_format == "deepseek-v3" ? ChatFormat::DeepSeekV3
-                                                             : detect_chat_format(t.chat_template());
+  const ChatFormat format = resolve_chat_format(o.chat_format, t.chat_template());
   if (!o.text.empty()) {
     const std::vector<int32_t> ids = t.encode(o.text);
     std::printf("%zu tokens\n", ids.size());
@@ -86,7 +84,7 @@ Runner add_tokenize_command(CLI::App& app) {
   command->add_option("--jsonl", o->jsonl, "Input lines: {\"text\": ...} or {\"messages\": [...]}");
   command->add_option("--text", o->text, "Encode this text and show each token");
   command->add_option("--chat-format", o->chat_format, "Chat convention (auto: from the tokenizer's template)")
-      ->check(CLI::IsMember({"auto", "deepseek-v3", "deepseek-r1"}));
+      ->check(CLI::IsMember(chat_format_names()));
   return [o] { return run_tokenize(*o); };
 }
 

@@ -4,7 +4,7 @@
 #include <chrono>
 
 #include "frugal/core/error.h"
-#include "frugal/generate/text_match.h"
+#include "frugal/generate/stop_strings.h"
 #include "frugal/tokenizer/streaming_decoder.h"
 
 namespace frugal {
@@ -15,39 +15,6 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
-
-// Holds back text that might be the start of a stop string and finds the
-// first complete one.
-class StopStringFilter {
- public:
-  explicit StopStringFilter(const std::vector<std::string>& stops) : stops_(stops) {}
-
-  // Adds text; returns what can be released. Sets stopped() when a stop
-  // string appeared (the text before it is released, the rest dropped).
-  std::string push(std::string_view text) {
-    pending_ += text;
-    std::size_t cut = std::string::npos;
-    for (const std::string& stop : stops_) cut = std::min(cut, pending_.find(stop));
-    if (cut != std::string::npos) {
-      stopped_ = true;
-      std::string released = pending_.substr(0, cut);
-      pending_.clear();
-      return released;
-    }
-    std::size_t hold = 0;
-    for (const std::string& stop : stops_) hold = std::max(hold, partial_marker_suffix(pending_, stop));
-    std::string released = pending_.substr(0, pending_.size() - hold);
-    pending_.erase(0, pending_.size() - hold);
-    return released;
-  }
-  std::string flush() { return std::exchange(pending_, std::string()); }
-  bool stopped() const { return stopped_; }
-
- private:
-  const std::vector<std::string>& stops_;
-  std::string pending_;
-  bool stopped_ = false;
-};
 
 }  // namespace
 

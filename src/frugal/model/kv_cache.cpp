@@ -62,6 +62,30 @@ void KvCache::truncate(int64_t end) {
   for (auto& f : filled_) f = f < end ? f : end;
 }
 
+void KvCache::copy_prefix(const KvCache& source, int64_t n) {
+  if (source.dtype_ != dtype_ || source.latent_dim_ != latent_dim_ || source.rope_dim_ != rope_dim_)
+    fail("KV cache: a prefix can only be copied between caches of the same shape and precision");
+  const int shared_layers = std::min(layers(), source.layers());
+  for (int layer = 0; layer < shared_layers; ++layer) {
+    if (n > source.filled(layer)) fail("KV cache: copying ", n, " positions but layer ", layer, " holds ", source.filled(layer));
+    reserve(layer, 0, n);
+  }
+  for (int layer = 0; layer < shared_layers; ++layer) {
+    if (dtype_ == DType::I8) {
+      // Whole tiles: a partly used last tile's other slots are overwritten
+      // when their positions are stored.
+      const std::size_t bytes = static_cast<std::size_t>(LatentTileLayout::tiles_for(n)) * q8_layout_.tile_bytes();
+      std::memcpy(latent_.data() + layer * q8_layer_bytes_, source.latent_.data() + layer * source.q8_layer_bytes_, bytes);
+    } else {
+      std::memcpy(latent_.data() + offset(layer, 0, latent_dim_), source.latent_.data() + source.offset(layer, 0, latent_dim_),
+                  static_cast<std::size_t>(n) * latent_dim_ * dtype_size(dtype_));
+      std::memcpy(rope_key_.data() + offset(layer, 0, rope_dim_), source.rope_key_.data() + source.offset(layer, 0, rope_dim_),
+                  static_cast<std::size_t>(n) * rope_dim_ * dtype_size(dtype_));
+    }
+    filled_[layer] = n;
+  }
+}
+
 std::size_t KvCache::offset(int layer, int64_t position, int width) const {
   return (static_cast<std::size_t>(layer) * capacity_ + position) * width * dtype_size(dtype_);
 }

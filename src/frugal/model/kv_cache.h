@@ -50,6 +50,10 @@ class KvCache {
   void mark_filled(int layer, int64_t end) { filled_.at(layer) = end; }
   // Forget everything from position `end` on (all layers).
   void truncate(int64_t end);
+  // Copies positions [0, n) of every layer both caches have from `source`
+  // (same dims and dtype; the bytes as stored, so nothing is re-rounded) and
+  // marks them filled: a prefix kept from an earlier sequence.
+  void copy_prefix(const KvCache& source, int64_t n);
   // Fills positions [0, n) of every layer with random vectors of unit RMS
   // (benchmarks of decode at depth: attention's cost does not depend on the
   // values, and a real prefill of 16K tokens would dominate the run).

@@ -33,10 +33,51 @@ std::string without_reasoning(const std::string& content) {
 }  // namespace
 
 ChatFormat detect_chat_format(const std::string& chat_template) {
+  if (chat_template.find(kCompactChatMarker) != std::string::npos) return ChatFormat::Compact;
   return chat_template.find("</think>") != std::string::npos ? ChatFormat::DeepSeekR1 : ChatFormat::DeepSeekV3;
 }
 
-std::string to_string(ChatFormat format) { return format == ChatFormat::DeepSeekR1 ? "deepseek-r1" : "deepseek-v3"; }
+std::string to_string(ChatFormat format) {
+  switch (format) {
+    case ChatFormat::DeepSeekR1: return "deepseek-r1";
+    case ChatFormat::Compact: return "compact";
+    default: return "deepseek-v3";
+  }
+}
+
+std::vector<std::string> chat_format_names() { return {"auto", "deepseek-v3", "deepseek-r1", "compact"}; }
+
+ChatFormat resolve_chat_format(const std::string& name, const std::string& chat_template) {
+  if (name == "auto") return detect_chat_format(chat_template);
+  if (name == "deepseek-v3") return ChatFormat::DeepSeekV3;
+  if (name == "deepseek-r1") return ChatFormat::DeepSeekR1;
+  if (name == "compact") return ChatFormat::Compact;
+  fail("unknown chat format '", name, "' (expected auto, deepseek-v3, deepseek-r1 or compact)");
+}
+
+std::string compact_chat_template() {
+  return std::string("{#- ") + kCompactChatMarker +
+         " -#}{{ bos_token }}{% for m in messages %}{% if m['role'] == 'assistant' %}"
+         "{{ m['content'].split('</think>')[-1] + eos_token }}{% else %}{{ m['content'] + '\n' }}{% endif %}"
+         "{% endfor %}";
+}
+
+namespace {
+
+std::string render_compact(const std::vector<ChatMessage>& messages, const std::string& bos_token,
+                           const std::string& eos_token) {
+  std::string out = bos_token;
+  for (const auto& m : messages) {
+    if (m.role == "assistant") {
+      out += without_reasoning(m.content.value_or("")) + eos_token;
+    } else {
+      out += m.content.value_or("") + "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 std::vector<ChatMessage> parse_messages(const nlohmann::json& messages) {
   if (!messages.is_array()) fail("\"messages\" must be an array");
@@ -83,7 +124,8 @@ std::vector<ChatMessage> parse_messages(const nlohmann::json& messages) {
 }
 
 std::string render_chat(const std::vector<ChatMessage>& messages, bool add_generation_prompt,
-                        ChatFormat format, const std::string& bos_token) {
+                        ChatFormat format, const std::string& bos_token, const std::string& eos_token) {
+  if (format == ChatFormat::Compact) return render_compact(messages, bos_token, eos_token);
   std::string system_prompt;
   bool first_system = true;
   for (const auto& m : messages) {
