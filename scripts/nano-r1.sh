@@ -45,7 +45,7 @@ held_out=held-out.jsonl
 say "tokenizer and data"
 [ -f tokenizer/tokenizer.json ] ||
   "$frugal" train-tokenizer --vocab 320 --digit-group 1 --input add.txt sub.txt sft.jsonl --special "<think>" \
-    --special "</think>" --special "<answer>" --special "</answer>" --out tokenizer
+    --special "</think>" --special "<answer>" --special "</answer>" --chat-format compact --out tokenizer
 [ -f data/data.json ] ||
   "$frugal" prepare-data --tokenizer tokenizer --input add.txt sub.txt --out data --held-out 0.01 --seed 1
 [ -f init/config.json ] ||

@@ -86,6 +86,7 @@ int run_serve(const ServeOptions& o) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGUSR1);  // ends the signal thread when the server stops otherwise
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
   if (o.threads > 0) ThreadPool::set_global_threads(o.threads);
@@ -106,15 +107,21 @@ int run_serve(const ServeOptions& o) {
   std::thread signal_waiter([&] {
     int signal_number = 0;
     sigwait(&stop_signals, &signal_number);
-    if (signal_number == 0) return;
+    if (signal_number == SIGUSR1) return;
     std::fprintf(stderr, "frugal serve: %s: stopping\n", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
     stopping.store(true);
     server.stop();
   });
+  // Serves until a signal stops the server (or returns at once after a
+  // failed start); then the signal thread is let go.
   const auto finish = [&](int code) {
-    if (!stopping.load()) pthread_kill(signal_waiter.native_handle(), SIGTERM);
-    signal_waiter.join();
+    if (!stopping.load()) {
+      stopping.store(true);
+      server.stop();
+    }
     listener.join();
+    pthread_kill(signal_waiter.native_handle(), SIGUSR1);
+    signal_waiter.join();
     return code;
   };
   std::fprintf(stderr, "frugal serve: listening on http://%s:%d (GET /health answers 503 until the model is loaded)\n",
@@ -169,12 +176,13 @@ int run_serve(const ServeOptions& o) {
                  static_cast<long long>(context), kv_cache_dtype_name(engine_options.kv_cache_dtype).c_str(),
                  o.max_sequences, engine_options.kv_budget_bytes / 1048576.0, engine_options.prefix_cache_bytes / 1048576.0);
   } catch (...) {
-    stopping.store(true);
-    server.stop();
     finish(1);
     throw;
   }
-  return finish(0);
+  listener.join();
+  pthread_kill(signal_waiter.native_handle(), SIGUSR1);
+  signal_waiter.join();
+  return 0;
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "frugal/tokenizer/chat_format.h"
 #include "frugal/core/error.h"
 #include "frugal/core/thread_pool.h"
 #include "frugal/tokenizer/bpe_trainer.h"
@@ -29,6 +30,7 @@ struct TrainTokenizerOptions {
   int64_t model_max_length = 131072;
   int digit_group = 3;
   int threads = 0;
+  std::string chat_format = "none";
 };
 
 int run_train_tokenizer(const TrainTokenizerOptions& o) {
@@ -49,7 +51,7 @@ int run_train_tokenizer(const TrainTokenizerOptions& o) {
   options.progress = true;
   TrainedBpe bpe = train_bpe(counter.counts(), specials, options);
   bpe.digit_group = o.digit_group;
-  write_trained_tokenizer(bpe, o.out, o.model_max_length);
+  write_trained_tokenizer(bpe, o.out, o.model_max_length, o.chat_format == "compact" ? compact_chat_template() : "");
 
   if (!bpe.stopped_early.empty())
     std::fprintf(stderr, "warning: stopped at %d tokens, fewer than --vocab %d: %s\n", bpe.vocab_size(), o.vocab,
@@ -82,6 +84,11 @@ Runner add_train_tokenizer_command(CLI::App& app) {
       ->check(CLI::Range(1, 3));
   command->add_option("--model-max-length", o->model_max_length, "model_max_length in tokenizer_config.json")
       ->capture_default_str()->check(CLI::PositiveNumber);
+  command->add_option("--chat-format", o->chat_format,
+                      "Chat template written to tokenizer_config.json (compact: frugal's bare-prompt format, for "
+                      "models trained on \"{problem}\\n\" prompts)")
+      ->check(CLI::IsMember({"none", "compact"}))
+      ->capture_default_str();
   command->add_option("--threads", o->threads, "Worker threads for counting (default: all cores)")
       ->check(CLI::PositiveNumber);
   return [o] { return run_train_tokenizer(*o); };

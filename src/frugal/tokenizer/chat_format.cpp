@@ -58,7 +58,7 @@ ChatFormat resolve_chat_format(const std::string& name, const std::string& chat_
 std::string compact_chat_template() {
   return std::string("{#- ") + kCompactChatMarker +
          " -#}{{ bos_token }}{% for m in messages %}{% if m['role'] == 'assistant' %}"
-         "{{ m['content'].split('</think>')[-1] + eos_token }}{% else %}{{ m['content'] + '\n' }}{% endif %}"
+         "{{ m['content'].split('</think>')[-1] + eos_token }}{% else %}{{ m['content'] + '\\n' }}{% endif %}"
          "{% endfor %}";
 }
 

@@ -83,9 +83,9 @@ std::string trained_tokenizer_json(const TrainedBpe& bpe) {
   return text;
 }
 
-std::string trained_tokenizer_config_json(const TrainedBpe& bpe, int64_t model_max_length) {
+std::string trained_tokenizer_config_json(const TrainedBpe& bpe, int64_t model_max_length, const std::string& chat_template) {
   if (bpe.special_tokens.size() < 2) fail("a trained tokenizer needs BOS and EOS as its first special tokens");
-  const ojson config = {
+  ojson config = {
       {"add_bos_token", true},
       {"add_eos_token", false},
       {"bos_token", token_config(bpe.special_tokens[0])},
@@ -98,16 +98,18 @@ std::string trained_tokenizer_config_json(const TrainedBpe& bpe, int64_t model_m
       {"unk_token", nullptr},
       {"tokenizer_class", "LlamaTokenizerFast"},
   };
+  if (!chat_template.empty()) config["chat_template"] = chat_template;
   return config.dump(2) + "\n";
 }
 
-void write_trained_tokenizer(const TrainedBpe& bpe, const std::string& dir, int64_t model_max_length) {
+void write_trained_tokenizer(const TrainedBpe& bpe, const std::string& dir, int64_t model_max_length,
+                             const std::string& chat_template) {
   std::error_code error;
   std::filesystem::create_directories(dir, error);
   if (error) fail(dir, ": cannot create the folder: ", error.message());
   write_file_atomically((std::filesystem::path(dir) / "tokenizer.json").string(), trained_tokenizer_json(bpe));
   write_file_atomically((std::filesystem::path(dir) / "tokenizer_config.json").string(),
-                        trained_tokenizer_config_json(bpe, model_max_length));
+                        trained_tokenizer_config_json(bpe, model_max_length, chat_template));
 }
 
 }  // namespace frugal

@@ -16,10 +16,13 @@
 namespace frugal {
 
 std::string trained_tokenizer_json(const TrainedBpe& bpe);
-std::string trained_tokenizer_config_json(const TrainedBpe& bpe, int64_t model_max_length);
+// `chat_template`, when not empty, is written as the config's chat_template.
+std::string trained_tokenizer_config_json(const TrainedBpe& bpe, int64_t model_max_length,
+                                          const std::string& chat_template = "");
 
 // DIR/tokenizer.json and DIR/tokenizer_config.json, each written atomically;
 // the folder is created when missing.
-void write_trained_tokenizer(const TrainedBpe& bpe, const std::string& dir, int64_t model_max_length = 131072);
+void write_trained_tokenizer(const TrainedBpe& bpe, const std::string& dir, int64_t model_max_length = 131072,
+                             const std::string& chat_template = "");
 
 }  // namespace frugal
