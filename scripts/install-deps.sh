@@ -17,14 +17,28 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
-fi
+# Node.js and npm run the server's end-to-end tests with real client
+# libraries; a machine that already has them (from Debian or elsewhere)
+# keeps its own.
+if ! command -v node > /dev/null; then missing+=(nodejs); fi
+if ! command -v npm > /dev/null; then missing+=(npm); fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+else
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The client libraries of tests/clients, exactly as package-lock.json pins
+# them; installed again only when the lock file changes.
+clients="$(dirname "$0")/../tests/clients"
+if ! cmp -s "$clients/package-lock.json" "$clients/node_modules/.frugal-installed-lock.json"; then
+  echo "install-deps: npm ci in tests/clients"
+  (cd "$clients" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$clients/package-lock.json" "$clients/node_modules/.frugal-installed-lock.json"
+fi
