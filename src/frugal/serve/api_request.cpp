@@ -179,9 +179,18 @@ ApiRequest parse_chat_request(const json& body, const ServedModel& served) {
     bad("messages", e.what());
   }
   const Tokenizer& t = tokenizer_of(served);
+  r.tools = parse_tool_request(body);
+  if (r.tools.active()) {
+    if (served.chat_format == ChatFormat::Compact)
+      bad("tools", "this model's chat format (compact) has no tool calls");
+    if (served.chat_format == ChatFormat::DeepSeekR1 && r.tools.choice != "auto")
+      bad("tool_choice", "the deepseek-r1 chat format opens its reply with reasoning, so a call cannot be forced; use \"auto\"");
+    parsed.insert(parsed.begin(), ChatMessage{"system", tools_system_prompt(r.tools), {}});
+    r.reply_prefix = forced_call_prefix(r.tools);
+  }
   const std::string bos = t.bos_id() ? t.token_string(*t.bos_id()) : "";
   const std::string eos = t.eos_id() ? t.token_string(*t.eos_id()) : "";
-  r.prompt_text = render_chat(parsed, true, served.chat_format, bos, eos);
+  r.prompt_text = render_chat(parsed, true, served.chat_format, bos, eos) + r.reply_prefix;
   r.prompt = t.encode(r.prompt_text);
   r.reasoning = replies_with_reasoning(served.chat_format);
   r.opens_reasoning = prompt_opens_reasoning(served.chat_format);

@@ -11,6 +11,7 @@
 
 #include "frugal/generate/sampler.h"
 #include "frugal/tokenizer/chat_format.h"
+#include "frugal/serve/tool_calls.h"
 #include "frugal/tokenizer/tokenizer.h"
 
 namespace frugal::serve {
@@ -41,6 +42,8 @@ struct ApiRequest {
   bool echo = false;
   bool reasoning = false;        // split <think> reasoning from the answer
   bool opens_reasoning = false;  // the prompt opened <think>
+  ToolRequest tools;             // chat: the functions offered, and how
+  std::string reply_prefix;      // text the prompt ends with that belongs to the reply (a forced tool call)
 };
 
 ApiRequest parse_chat_request(const nlohmann::json& body, const ServedModel& served);

@@ -58,6 +58,20 @@ ResponseHeader new_response_header(bool chat, const std::string& model) {
   return {id, std::chrono::duration_cast<std::chrono::seconds>(now).count(), model};
 }
 
+json tool_calls_json(const ResponseHeader& h, int choice, const std::vector<ToolCall>& calls, int first_index,
+                    bool with_index) {
+  json out = json::array();
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    const int index = first_index + static_cast<int>(i);
+    json call = {{"id", "call_" + h.id.substr(h.id.find('-') + 1) + "_" + std::to_string(choice) + "_" + std::to_string(index)},
+                 {"type", calls[i].type.empty() ? "function" : calls[i].type},
+                 {"function", {{"name", calls[i].name}, {"arguments", calls[i].arguments}}}};
+    if (with_index) call["index"] = index;
+    out.push_back(std::move(call));
+  }
+  return out;
+}
+
 json usage_json(const std::vector<Choice>& choices) {
   // The prompt is counted once, as OpenAI does for n > 1; the cache figures
   // are the first choice's (the others ran beside it).
@@ -82,6 +96,10 @@ json chat_completion_json(const ResponseHeader& h, const std::vector<Choice>& ch
   for (const Choice& c : choices) {
     json message = {{"role", "assistant"}, {"content", c.content()}};
     if (request.reasoning) message["reasoning_content"] = c.reasoning_content();
+    if (!c.tool_calls().empty()) {
+      message["tool_calls"] = tool_calls_json(h, c.index(), c.tool_calls(), 0, false);
+      if (c.content().empty()) message["content"] = nullptr;
+    }
     out_choices.push_back({{"index", c.index()},
                            {"message", message},
                            {"logprobs", request.top_logprobs >= 0 ? chat_logprobs_json(c.logprobs(), t) : json(nullptr)},

@@ -40,6 +40,12 @@ nlohmann::json text_chunk_json(const ResponseHeader& header, int index, const st
                                const std::vector<TokenLogprob>* logprobs, const Tokenizer& tokenizer,
                                const std::string& finish_reason = "");
 
+// OpenAI's tool_calls entries ({"index"?, "id", "type", "function": {"name",
+// "arguments"}}) for calls numbered from `first_index`; ids derive from the
+// response id, so a stream and its final state agree.
+nlohmann::json tool_calls_json(const ResponseHeader& header, int choice, const std::vector<ToolCall>& calls,
+                               int first_index, bool with_index);
+
 // A chunk with no choices and the usage (stream_options.include_usage).
 nlohmann::json usage_chunk_json(const ResponseHeader& header, bool chat, const std::vector<Choice>& choices);
 

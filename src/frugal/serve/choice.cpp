@@ -5,50 +5,78 @@ namespace frugal::serve {
 Choice::Choice(int index, const ApiRequest& request)
     : index_(index),
       reasoning_enabled_(request.reasoning),
-      splitter_(request.opens_reasoning, [this](ReplyPart part, std::string_view text) {
-        (part == ReplyPart::Reasoning ? reasoning_ : content_) += text;
-        if (sink_ == nullptr) return;
-        if (!sink_->empty() && sink_->back().part == part && pending_logprobs_.empty()) {
-          sink_->back().text += text;
-          return;
-        }
-        sink_->push_back({part, std::string(text), std::move(pending_logprobs_)});
-        pending_logprobs_.clear();
-      }) {}
-
-void Choice::push_text(const std::string& text, std::vector<ChoiceDelta>* deltas) {
-  sink_ = deltas;
-  if (reasoning_enabled_) {
-    splitter_.push(text);
-  } else if (!text.empty()) {
-    content_ += text;
-    if (deltas != nullptr) {
-      deltas->push_back({ReplyPart::Answer, text, std::move(pending_logprobs_)});
-      pending_logprobs_.clear();
-    }
+      splitter_(request.opens_reasoning, [this](ReplyPart part, std::string_view text) { release(part, text); }) {
+  if (request.tools.active()) {
+    tool_parser_.emplace();
+    std::vector<ToolCall> none;
+    tool_parser_->push(request.reply_prefix, none);  // a forced call's opening, written by the prompt
   }
-  sink_ = nullptr;
+}
+
+void Choice::add_delta(ChoiceDelta delta) {
+  if (sink_ == nullptr) return;
+  delta.logprobs = std::move(pending_logprobs_);
+  pending_logprobs_.clear();
+  ChoiceDelta* last = sink_->empty() ? nullptr : &sink_->back();
+  if (last != nullptr && delta.tool_calls.empty() && last->tool_calls.empty() && last->part == delta.part) {
+    last->text += delta.text;
+    last->logprobs.insert(last->logprobs.end(), delta.logprobs.begin(), delta.logprobs.end());
+    return;
+  }
+  sink_->push_back(std::move(delta));
+}
+
+// Reasoning and plain answers leave as text; with tools offered the answer
+// passes the tool-call parser first.
+void Choice::release(ReplyPart part, std::string_view text) {
+  if (part == ReplyPart::Reasoning) {
+    reasoning_ += text;
+    add_delta({part, std::string(text)});
+    return;
+  }
+  std::string content(text);
+  std::vector<ToolCall> calls;
+  if (tool_parser_) content = tool_parser_->push(text, calls);
+  if (!content.empty()) {
+    content_ += content;
+    add_delta({ReplyPart::Answer, content});
+  }
+  if (!calls.empty()) {
+    const int first = static_cast<int>(calls_.size());
+    calls_.insert(calls_.end(), calls.begin(), calls.end());
+    add_delta({ReplyPart::Answer, "", std::move(calls), first});
+  }
 }
 
 void Choice::apply(SequenceEvent& event, std::vector<ChoiceDelta>* deltas) {
   if (ended_) return;
+  sink_ = deltas;
   if (event.logprob) {
     logprobs_.push_back(*event.logprob);
     pending_logprobs_.push_back(*event.logprob);
   }
   const bool was_reasoning = reasoning_enabled_ && splitter_.in_reasoning();
-  push_text(event.text, deltas);
+  if (reasoning_enabled_) {
+    splitter_.push(event.text);
+  } else if (!event.text.empty()) {
+    release(ReplyPart::Answer, event.text);
+  }
   if (event.kind == SequenceEvent::Kind::Token) {
     if (was_reasoning || (reasoning_enabled_ && splitter_.in_reasoning())) ++reasoning_tokens_;
+    sink_ = nullptr;
     return;
   }
-  if (reasoning_enabled_) {
-    sink_ = deltas;
-    splitter_.flush();
-    sink_ = nullptr;
+  if (reasoning_enabled_) splitter_.flush();
+  if (tool_parser_) {
+    const std::string rest = tool_parser_->flush();
+    if (!rest.empty()) {
+      content_ += rest;
+      add_delta({ReplyPart::Answer, rest});
+    }
   }
   // Logprobs of tokens that released no text travel with an empty delta.
-  if (deltas != nullptr && !pending_logprobs_.empty()) deltas->push_back({ReplyPart::Answer, "", std::move(pending_logprobs_)});
+  if (!pending_logprobs_.empty()) add_delta({ReplyPart::Answer, ""});
+  sink_ = nullptr;
   pending_logprobs_.clear();
   ended_ = true;
   stop_reason_ = event.stop_reason;
@@ -57,6 +85,7 @@ void Choice::apply(SequenceEvent& event, std::vector<ChoiceDelta>* deltas) {
 }
 
 std::string Choice::finish_reason() const {
+  if (!calls_.empty() && (stop_reason_ == StopReason::EndToken || stop_reason_ == StopReason::StopString)) return "tool_calls";
   switch (stop_reason_) {
     case StopReason::EndToken:
     case StopReason::StopString: return "stop";

@@ -1,22 +1,24 @@
 #pragma once
 // One choice of a completion as its sequence's events arrive: the text
-// split into reasoning (R1-style <think>) and answer, the deltas a stream
-// sends, the logprobs, the finish reason and the token counts.
+// split into reasoning (R1-style <think>), answer and tool calls, the deltas
+// a stream sends, the logprobs, the finish reason and the token counts.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "frugal/generate/reasoning.h"
 #include "frugal/serve/api_request.h"
 #include "frugal/serve/sequence_stream.h"
+#include "frugal/serve/tool_calls.h"
 
 namespace frugal::serve {
 
 struct ChoiceDelta {
   ReplyPart part = ReplyPart::Answer;
   std::string text;
+  std::vector<ToolCall> tool_calls;  // completed calls (instead of text)
+  int first_call_index = 0;          // index of tool_calls[0] among the choice's calls
   std::vector<TokenLogprob> logprobs;  // the tokens whose text this delta completes
 };
 
@@ -24,7 +26,7 @@ class Choice {
  public:
   Choice(int index, const ApiRequest& request);
 
-  // Applies one event; text it releases goes to `deltas` (when given).
+  // Applies one event; what it releases goes to `deltas` (when given).
   void apply(SequenceEvent& event, std::vector<ChoiceDelta>* deltas);
 
   int index() const { return index_; }
@@ -33,22 +35,26 @@ class Choice {
   const std::string& error() const { return error_; }
   const SequenceUsage& usage() const { return usage_; }
   int64_t reasoning_tokens() const { return reasoning_tokens_; }
-  // "stop", "length" or "abort" (the server shut down first).
+  // "stop", "length", "tool_calls", or "abort" (the server shut down first).
   std::string finish_reason() const;
 
   const std::string& content() const { return content_; }
   const std::string& reasoning_content() const { return reasoning_; }
+  const std::vector<ToolCall>& tool_calls() const { return calls_; }
   const std::vector<TokenLogprob>& logprobs() const { return logprobs_; }
 
  private:
-  void push_text(const std::string& text, std::vector<ChoiceDelta>* deltas);
+  void release(ReplyPart part, std::string_view text);
+  void add_delta(ChoiceDelta delta);
 
   int index_;
   bool reasoning_enabled_;
   ReasoningSplitter splitter_;
-  std::vector<ChoiceDelta>* sink_ = nullptr;  // deltas of the current apply()
+  std::optional<ToolCallParser> tool_parser_;  // when tools are offered
+  std::vector<ChoiceDelta>* sink_ = nullptr;   // deltas of the current apply()
   std::vector<TokenLogprob> pending_logprobs_;
   std::string content_, reasoning_;
+  std::vector<ToolCall> calls_;
   std::vector<TokenLogprob> logprobs_;
   int64_t reasoning_tokens_ = 0;
   bool ended_ = false;

@@ -351,7 +351,10 @@ void HttpServer::stream_completion(std::shared_ptr<Completion> job, httplib::Res
         const bool with_logprobs = job->request.top_logprobs >= 0;
         for (auto& [index, d] : deltas) {
           const std::vector<TokenLogprob>* lp = with_logprobs ? &d.logprobs : nullptr;
-          if (chat) {
+          if (chat && !d.tool_calls.empty()) {
+            const json calls = tool_calls_json(job->header, index, d.tool_calls, d.first_call_index, true);
+            out += sse(chat_chunk_json(job->header, index, {{"tool_calls", calls}}, lp, t));
+          } else if (chat) {
             const char* key = d.part == ReplyPart::Reasoning ? "reasoning_content" : "content";
             out += sse(chat_chunk_json(job->header, index, {{key, d.text}}, lp, t));
           } else {
