@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -57,11 +58,11 @@ ConnectionWatch::ConnectionWatch(const std::string& remote_addr, int remote_port
 
 bool ConnectionWatch::connected() const {
   if (fd_ < 0) return true;
-  char byte;
-  const ssize_t n = recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (n > 0) return true;  // the client sent more (a pipelined request): still there
-  if (n == 0) return false;  // orderly close
-  return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+  // POLLRDHUP: the peer closed (or shut down its sending side), even when
+  // bytes it sent before are still unread.
+  pollfd p{fd_, POLLRDHUP, 0};
+  if (poll(&p, 1, 0) < 0) return errno == EINTR;
+  return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) == 0;
 }
 
 }  // namespace frugal::serve

@@ -3,7 +3,8 @@
 // for the engine. Debian's cpp-httplib (0.11) gives handlers no way to ask,
 // so the watch finds the connection's socket among the process's open
 // descriptors by its two endpoints (the request's local and remote address
-// and port) and peeks at it: an orderly close or a reset reads as gone.
+// and port) and polls it: a close, a reset or a shut-down sending side
+// (POLLRDHUP) reads as gone; HTTP clients never half-close while they wait.
 #include <string>
 
 namespace frugal::serve {
