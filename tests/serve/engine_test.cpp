@@ -9,6 +9,7 @@
 
 #include "frugal/generate/generator.h"
 #include "frugal/generate/session.h"
+#include "frugal/model/init.h"
 #include "support/golden.h"
 #include "support/test_support.h"
 
@@ -50,10 +51,38 @@ std::vector<int32_t> prompt_of(int length, int32_t start, int32_t vocab) {
   return p;
 }
 
-class EngineCompany : public testing::TestWithParam<WeightFormat> {};
+// The V2-Lite shape cut down (2 layers, 16 experts, hidden 512): its experts
+// are large enough that one token (or up to 8) takes the streamed-experts
+// path and 16 the grouped one, so both must give each token the same values.
+const std::string& large_expert_checkpoint() {
+  static const std::string dir = [] {
+    const std::string out = test::make_temp_dir() + "/v2-lite-cut";
+    nlohmann::json config = preset_config("v2-lite");
+    config["num_hidden_layers"] = 2;
+    config["n_routed_experts"] = 16;
+    config["hidden_size"] = 512;
+    config["intermediate_size"] = 1024;
+    config["vocab_size"] = 512;
+    InitOptions options;
+    options.seed = 3;
+    options.dtype = DType::BF16;
+    write_random_checkpoint(config, out, options);
+    return out;
+  }();
+  return dir;
+}
+
+struct CompanyCase {
+  std::string name;
+  bool large_experts;
+  WeightFormat weights;
+};
+
+class EngineCompany : public testing::TestWithParam<CompanyCase> {};
 
 TEST_P(EngineCompany, GreedyAndSeededTokensAreTheSameAloneAndAmongSixteen) {
-  const Model model(test::golden_dir("v3-tiny") + "/checkpoint", GetParam());
+  const Model model(GetParam().large_experts ? large_expert_checkpoint() : test::golden_dir("v3-tiny") + "/checkpoint",
+                    GetParam().weights);
   const int32_t V = static_cast<int32_t>(model.config().vocab_size);
   EngineOptions options;
   options.context = 64;
@@ -96,8 +125,13 @@ TEST_P(EngineCompany, GreedyAndSeededTokensAreTheSameAloneAndAmongSixteen) {
   EXPECT_GT(engine.stats().decode_steps, 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(WeightFormats, EngineCompany, testing::Values(WeightFormat::Stored, WeightFormat::Q8),
-                         [](const auto& info) { return to_string(info.param); });
+INSTANTIATE_TEST_SUITE_P(Models, EngineCompany,
+                         testing::Values(CompanyCase{"TinyStored", false, WeightFormat::Stored},
+                                         CompanyCase{"TinyQ8", false, WeightFormat::Q8},
+                                         CompanyCase{"LargeExpertsBf16", true, WeightFormat::Stored},
+                                         CompanyCase{"LargeExpertsQ8", true, WeightFormat::Q8},
+                                         CompanyCase{"LargeExpertsQ4", true, WeightFormat::Q4}),
+                         [](const auto& info) { return info.param.name; });
 
 TEST(Engine, PrefixCacheReusesAFinishedSequenceAndGivesTheSameTokens) {
   const Model model(test::golden_dir("v3-tiny") + "/checkpoint");

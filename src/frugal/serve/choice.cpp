@@ -1,6 +1,16 @@
 #include "frugal/serve/choice.h"
 
 namespace frugal::serve {
+namespace {
+
+ChoiceDelta text_delta(ReplyPart part, std::string_view text) {
+  ChoiceDelta d;
+  d.part = part;
+  d.text = text;
+  return d;
+}
+
+}  // namespace
 
 Choice::Choice(int index, const ApiRequest& request)
     : index_(index),
@@ -31,7 +41,7 @@ void Choice::add_delta(ChoiceDelta delta) {
 void Choice::release(ReplyPart part, std::string_view text) {
   if (part == ReplyPart::Reasoning) {
     reasoning_ += text;
-    add_delta({part, std::string(text)});
+    add_delta(text_delta(part, text));
     return;
   }
   std::string content(text);
@@ -39,12 +49,15 @@ void Choice::release(ReplyPart part, std::string_view text) {
   if (tool_parser_) content = tool_parser_->push(text, calls);
   if (!content.empty()) {
     content_ += content;
-    add_delta({ReplyPart::Answer, content});
+    add_delta(text_delta(ReplyPart::Answer, content));
   }
   if (!calls.empty()) {
     const int first = static_cast<int>(calls_.size());
     calls_.insert(calls_.end(), calls.begin(), calls.end());
-    add_delta({ReplyPart::Answer, "", std::move(calls), first});
+    ChoiceDelta d;
+    d.tool_calls = std::move(calls);
+    d.first_call_index = first;
+    add_delta(std::move(d));
   }
 }
 
@@ -71,11 +84,11 @@ void Choice::apply(SequenceEvent& event, std::vector<ChoiceDelta>* deltas) {
     const std::string rest = tool_parser_->flush();
     if (!rest.empty()) {
       content_ += rest;
-      add_delta({ReplyPart::Answer, rest});
+      add_delta(text_delta(ReplyPart::Answer, rest));
     }
   }
   // Logprobs of tokens that released no text travel with an empty delta.
-  if (!pending_logprobs_.empty()) add_delta({ReplyPart::Answer, ""});
+  if (!pending_logprobs_.empty()) add_delta(text_delta(ReplyPart::Answer, ""));
   sink_ = nullptr;
   pending_logprobs_.clear();
   ended_ = true;
