@@ -26,5 +26,6 @@ Runner add_sft_command(CLI::App& app);
 Runner add_grpo_command(CLI::App& app);
 Runner add_problems_command(CLI::App& app);
 Runner add_serve_command(CLI::App& app);
+Runner add_bench_serve_command(CLI::App& app);
 
 }  // namespace frugal::cli

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   add(frugal::cli::add_grpo_command);
   add(frugal::cli::add_problems_command);
   add(frugal::cli::add_serve_command);
+  add(frugal::cli::add_bench_serve_command);
 
   try {
     app.parse(argc, argv);

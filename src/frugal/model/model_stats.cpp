@@ -1,5 +1,6 @@
 #include "frugal/model/model_stats.h"
 
+#include <cmath>
 #include <string>
 
 #include "frugal/kernels/q4.h"
@@ -89,11 +90,23 @@ ModelStats compute_model_stats(const Checkpoint& checkpoint, const Config& c, We
   s.active_parameters = s.main_parameters - s.routed_expert_parameters +
                         static_cast<int64_t>(static_cast<double>(s.routed_expert_parameters) * active_share + 0.5);
   s.weight_bytes_per_token += static_cast<uint64_t>(static_cast<double>(routed_expert_bytes) * active_share + 0.5);
+  s.routed_expert_bytes = routed_expert_bytes;
 
   const int64_t L = c.num_hidden_layers;
   s.latent_cache_values = L * (c.kv_lora_rank + c.qk_rope_head_dim);
   s.mha_cache_values = L * c.num_attention_heads * (c.qk_head_dim() + c.v_head_dim);
   return s;
+}
+
+double decode_step_bytes(const ModelStats& stats, const Config& c, double batch, double cached_positions,
+                         double kv_bytes_per_position) {
+  const double E = c.n_routed_experts, K = c.num_experts_per_tok;
+  const double per_expert = E > 0 ? static_cast<double>(stats.routed_expert_bytes) / E : 0.0;  // all MoE layers
+  // Everything one token reads but its K experts: the non-expert weights and
+  // an embedding row (the batch's other rows, a few KB, are left out).
+  const double shared = static_cast<double>(stats.weight_bytes_per_token) - K * per_expert;
+  const double experts_read = E > 0 ? E * (1.0 - std::pow(1.0 - K / E, batch)) : 0.0;
+  return shared + experts_read * per_expert + cached_positions * kv_bytes_per_position;
 }
 
 }  // namespace frugal

@@ -27,6 +27,7 @@ struct ModelStats {
   // embedding row, every non-expert weight, K experts per MoE layer, scales.
   uint64_t weight_bytes_per_token = 0;
   uint64_t checkpoint_bytes = 0;  // all tensor data in the files
+  uint64_t routed_expert_bytes = 0;  // every routed expert of the main model, as held
 
   // KV cache values per token (all main layers).
   int64_t latent_cache_values = 0;  // L x (kv_lora_rank + qk_rope_head_dim)
@@ -37,5 +38,14 @@ struct ModelStats {
 // convert_weights turns into Q8 counted at 9 bits per weight.
 ModelStats compute_model_stats(const Checkpoint& checkpoint, const Config& config,
                                WeightFormat format = WeightFormat::Stored);
+
+// Bytes one decode step of `batch` sequences reads (continuous batching):
+// the non-expert weights once, the routed experts the batch selects (the
+// expected union when each token picks K of E uniformly: E (1 - (1 - K/E)^B)
+// per MoE layer), an embedding row, and `cached_positions`
+// positions of latent cache (summed over the sequences) of
+// `kv_bytes_per_position` bytes each (all layers).
+double decode_step_bytes(const ModelStats& stats, const Config& config, double batch, double cached_positions,
+                         double kv_bytes_per_position);
 
 }  // namespace frugal

@@ -242,7 +242,10 @@ void Engine::decode_running() {
   for (auto& s : running_)
     if (!s->done && !s->prefilling()) batch.push_back(s.get());
   if (batch.empty()) return;
+  const auto step_start = Clock::now();
   const auto n = static_cast<int64_t>(batch.size());
+  uint64_t context = 0;
+  for (Sequence* s : batch) context += static_cast<uint64_t>(s->cache->filled(0)) + 1;
   const auto V = static_cast<std::size_t>(model_.config().vocab_size);
   std::vector<int32_t> tokens;
   std::vector<KvCache*> caches;
@@ -277,10 +280,13 @@ void Engine::decode_running() {
     }
     accept(*batch[b], sampled[b], std::span(logits.data() + b * V, V));
   }
+  const double seconds = seconds_between(step_start, Clock::now());
   std::lock_guard lock(mutex_);
   stats_.last_batch = static_cast<int>(n);
   ++stats_.decode_steps;
   stats_.decoded_tokens += static_cast<uint64_t>(n);
+  stats_.decoded_context += context;
+  stats_.decode_seconds += seconds;
 }
 
 bool Engine::accept(Sequence& s, int32_t token, std::span<const float> logits) {

@@ -67,6 +67,8 @@ struct EngineStats {
   std::size_t prefix_cache_entries = 0;
   uint64_t decode_steps = 0;
   uint64_t decoded_tokens = 0;  // summed over steps: decode_steps x batch
+  double decode_seconds = 0.0;  // in decode steps (forward and sampling)
+  uint64_t decoded_context = 0;  // summed over steps and sequences: positions attended
 };
 
 class Engine {
