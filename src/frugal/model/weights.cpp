@@ -4,6 +4,7 @@
 
 #include "frugal/core/error.h"
 #include "frugal/core/mapped_file.h"
+#include "frugal/core/progress.h"
 #include "frugal/core/thread_pool.h"
 #include "frugal/core/weight_arena.h"
 #include "frugal/kernels/panel_product.h"
@@ -235,6 +236,24 @@ void convert_layer(DecoderLayerWeights& layer, const Config& config, WeightForma
   }
 }
 
+std::size_t matrix_bytes(const WeightMatrix& w) { return static_cast<std::size_t>(w.rows) * w.row_bytes(); }
+
+// Bytes of a layer's matrices as they are before conversion (the progress
+// bar's measure).
+std::size_t layer_bytes(const DecoderLayerWeights& layer) {
+  const MlaWeights& a = layer.attention;
+  std::size_t bytes = 0;
+  for (const WeightMatrix* w : {&a.q_proj, &a.q_a_proj, &a.q_b_proj, &a.kv_a_proj, &a.kv_b_proj, &a.o_proj})
+    bytes += matrix_bytes(*w);
+  auto add_mlp = [&](const SwiGluWeights& m) { bytes += matrix_bytes(m.gate) + matrix_bytes(m.up) + matrix_bytes(m.down); };
+  if (layer.dense_mlp) add_mlp(*layer.dense_mlp);
+  if (layer.moe) {
+    for (const SwiGluWeights& e : layer.moe->experts) add_mlp(e);
+    if (layer.moe->shared) add_mlp(*layer.moe->shared);
+  }
+  return bytes;
+}
+
 void pack_layer(DecoderLayerWeights& layer) {
   MlaWeights& a = layer.attention;
   for (WeightMatrix* w : {&a.q_proj, &a.q_a_proj, &a.q_b_proj, &a.kv_a_proj, &a.kv_b_proj, &a.o_proj}) attach_panels(*w);
@@ -265,12 +284,23 @@ void convert_weights(ModelWeights& weights, const Config& config, WeightFormat f
     fail("--weights fp8 keeps a checkpoint's FP8 weights, and this one has none (no quantization_config): "
          "use bf16, q8 or q4");
   if (format == WeightFormat::Stored || format == WeightFormat::Fp8) return;
-  for (DecoderLayerWeights& layer : weights.layers) convert_layer(layer, config, format);
+  std::size_t total = matrix_bytes(weights.lm_head);
+  for (const DecoderLayerWeights& layer : weights.layers) total += layer_bytes(layer);
+  for (const MtpWeights& m : weights.mtp) total += matrix_bytes(m.eh_proj) + layer_bytes(m.layer);
+  ProgressBar progress("converting weights to " + to_string(format), total);
+  for (DecoderLayerWeights& layer : weights.layers) {
+    const std::size_t bytes = layer_bytes(layer);
+    convert_layer(layer, config, format);
+    progress.add(bytes);
+  }
   for (MtpWeights& m : weights.mtp) {
+    const std::size_t bytes = matrix_bytes(m.eh_proj) + layer_bytes(m.layer);
     convert(m.eh_proj, non_expert_format(format));
     convert_layer(m.layer, config, format);
+    progress.add(bytes);
   }
   convert(weights.lm_head, non_expert_format(format));
+  progress.finish();
 }
 
 }  // namespace frugal
