@@ -7,7 +7,7 @@ packages=(
   build-essential g++ cmake ninja-build pkg-config
   nlohmann-json3-dev libcli11-dev libpcre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev
-  libcpp-httplib-dev
+  libcpp-httplib-dev curl
 )
 
 missing=()
