@@ -155,7 +155,7 @@ void Engine::run() {
     for (auto& s : running_)
       if (s->stream->cancelled()) finish(*s, StopReason::Interrupted);
     remove_finished();
-    prefill_one_chunk();
+    prefill_chunk();
     decode_running();
     remove_finished();
     std::lock_guard lock(mutex_);
@@ -213,27 +213,33 @@ void Engine::admit() {
   }
 }
 
-void Engine::prefill_one_chunk() {
-  const auto it = std::find_if(running_.begin(), running_.end(), [](const auto& s) { return !s->done && s->prefilling(); });
-  if (it == running_.end()) return;
-  Sequence& s = **it;
-  const auto prompt = static_cast<int64_t>(s.request.prompt.size());
-  const int64_t n = std::min(options_.prefill_chunk, prompt - s.fed);
+// Prompts advance, oldest first, by at most `prefill_chunk` tokens in all
+// per step: several short prompts share a step, a long one takes several.
+// A prompt's chunks always end at multiples of `prefill_chunk` (a chunk that
+// does not fit this step's remaining budget waits for the next), because
+// the chunking changes the arithmetic (attention form, quantised rows): a
+// sequence's tokens must not depend on the prompts that share its steps.
+void Engine::prefill_chunk() {
+  int64_t budget = options_.prefill_chunk;
   std::vector<float> logits(static_cast<std::size_t>(model_.config().vocab_size));
   ForwardOptions forward;
   forward.last_logits_only = true;
-  try {
-    model_.forward(s.request.prompt.data() + s.fed, n, *s.cache, logits.data(), nullptr, forward);
-  } catch (const std::exception& e) {
-    fail_sequence(s, e.what());
-    return;
-  }
-  s.fed += n;
-  if (s.prefilling()) return;
-  try {
-    accept(s, s.sampler.sample(logits, s.context), logits);
-  } catch (const std::exception& e) {
-    fail_sequence(s, e.what());
+  for (auto& sequence : running_) {
+    if (budget == 0) break;
+    Sequence& s = *sequence;
+    if (s.done || !s.prefilling()) continue;
+    const auto prompt = static_cast<int64_t>(s.request.prompt.size());
+    const int64_t chunk_end = (s.fed / options_.prefill_chunk + 1) * options_.prefill_chunk;
+    const int64_t n = std::min(chunk_end, prompt) - s.fed;
+    if (n > budget) continue;
+    try {
+      model_.forward(s.request.prompt.data() + s.fed, n, *s.cache, logits.data(), nullptr, forward);
+      s.fed += n;
+      budget -= n;
+      if (!s.prefilling()) accept(s, s.sampler.sample(logits, s.context), logits);
+    } catch (const std::exception& e) {
+      fail_sequence(s, e.what());
+    }
   }
 }
 

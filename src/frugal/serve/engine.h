@@ -1,8 +1,8 @@
 #pragma once
 // Continuous batching: one engine thread owns the model and runs steps.
-// Each step it advances one waiting prompt by a chunk of at most
-// `prefill_chunk` tokens (so a long prompt stalls the streams for one chunk
-// at most), then decodes every running sequence together in one batch (the
+// Each step it advances the waiting prompts, oldest first, by at most
+// `prefill_chunk` tokens in all (so prompts stall the streams for one chunk
+// at most, and short ones share a step), then decodes every running sequence together in one batch (the
 // weights read once for all of them), samples each with its own sampler and
 // hands the text to its stream. Sequences join and leave between steps.
 // Admission is by latent-cache memory: each running sequence holds a cache
@@ -96,7 +96,7 @@ class Engine {
   struct Sequence;
   void run();
   void admit();
-  void prefill_one_chunk();
+  void prefill_chunk();
   void decode_running();
   // Takes a sampled token: streams its text, and ends the sequence when it
   // is a stop token or reaches a limit. Returns whether it goes on.
