@@ -194,11 +194,16 @@ test(`load and faults: ${size.streams} streams, ${size.disconnects} disconnects,
       assert.equal(metric(metrics, "frugal_kv_cache_bytes"), 0);
       assert.ok(metric(metrics, "frugal_prefix_cache_bytes") <= metric(metrics, "frugal_prefix_cache_budget_bytes"));
       const rssAfter = rssBytes(server.child.pid);
-      assert.ok(rssAfter <= rssAfterWarmUp * 1.1 + (1 << 20),
-        `RSS ${rssAfter} after the load, ${rssAfterWarmUp} after warm-up`);
+      // AddressSanitizer holds freed memory back on purpose (its quarantine,
+      // up to 256 MB), so RSS says nothing about the server there; the
+      // uninstrumented build checks it.
+      const sanitized = readFileSync(`/proc/${server.child.pid}/maps`, "utf8").includes("libasan");
+      if (!sanitized)
+        assert.ok(rssAfter <= rssAfterWarmUp * 1.1 + (1 << 20),
+          `RSS ${rssAfter} after the load, ${rssAfterWarmUp} after warm-up`);
       const again = await streamChat(base, { messages: [{ role: "user", content: questions[0] }], temperature: 0 });
       assert.equal("<think>" + again.reasoning + "</think>" + again.content, expected[0]);
-      console.log(`# streams ${streams.length} (aborted ${aborted}), RSS after warm-up ${(rssAfterWarmUp / 1048576).toFixed(1)} MiB, ` +
+      console.log(`# streams ${streams.length} (aborted ${aborted}),${sanitized ? " AddressSanitizer build," : ""} RSS after warm-up ${(rssAfterWarmUp / 1048576).toFixed(1)} MiB, ` +
         `after the load ${(rssAfter / 1048576).toFixed(1)} MiB`);
     } finally {
       server.child.kill("SIGTERM");

@@ -299,7 +299,9 @@ TEST_F(ServerTest, StopEndsRunningStreamsWithAFinishReason) {
     EXPECT_NE(r->body.find("\"finish_reason\":"), std::string::npos);
     EXPECT_NE(r->body.find("data: [DONE]"), std::string::npos);
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // Stop once the request runs (a stop before it arrives would answer 503).
+  for (int i = 0; i < 2000 && engine_->stats().running == 0 && engine_->stats().decode_steps == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   server_->stop();
   client.join();
 }
