@@ -51,9 +51,10 @@ class ServerTest : public testing::Test {
     listener_.join();
     engine_.reset();
   }
-  void attach(int64_t context = 256) {
+  void attach(int64_t context = 256, int max_queue = 256) {
     EngineOptions options;
     options.context = context;
+    options.max_queue = max_queue;
     options.prefix_cache_bytes = 4 << 20;
     engine_ = std::make_unique<Engine>(*model_, tokenizer_, options);
     ServedModel served;
@@ -286,6 +287,13 @@ TEST_F(ServerTest, BadRequestsGetErrorsNamingTheirCause) {
   // Unknown fields are ignored; the server still answers.
   r = post("/v1/chat/completions", {{"messages", {kQuestion}}, {"max_tokens", 3}, {"frobnicate", true}});
   EXPECT_EQ(r->status, 200) << r->body;
+}
+
+TEST_F(ServerTest, AFullQueueAnswers429WithRetryAfter) {
+  attach(256, /*max_queue=*/0);
+  const auto r = post("/v1/chat/completions", {{"messages", {kQuestion}}});
+  EXPECT_EQ(error_of(r, 429)["code"], "queue_full");
+  EXPECT_EQ(r->get_header_value("Retry-After"), "1");
 }
 
 TEST_F(ServerTest, StopEndsRunningStreamsWithAFinishReason) {
