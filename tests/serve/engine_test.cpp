@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "frugal/generate/generator.h"
@@ -157,6 +158,36 @@ TEST(Engine, PrefixCacheReusesAFinishedSequenceAndGivesTheSameTokens) {
   const Outcome fresh = collect(*uncached.submit(second));
   EXPECT_EQ(fresh.last.usage.cached_prompt_tokens, 0);
   EXPECT_EQ(turn2.tokens, fresh.tokens);
+}
+
+// A chat's next turn: the first prompt, the reply, its end token, the next
+// question. A reply that ended with its end token is cached whole (the end
+// token is sampled, never fed), so the hit is at least prompt plus reply.
+TEST(Engine, NextTurnReusesThePromptAndTheWholeReply) {
+  const Model model(test::golden_dir("v3-tiny") + "/checkpoint");
+  const int32_t V = static_cast<int32_t>(model.config().vocab_size);
+  EngineOptions options;
+  options.context = 64;
+  options.prefix_cache_bytes = 1 << 20;
+  Engine engine(model, nullptr, options);
+  SequenceRequest first = request(prompt_of(12, 5, V), 0.0f, 0, 20);
+  // The greedy continuation, then the same request ending at its 6th token.
+  const std::vector<int32_t> continuation = collect(*engine.submit(first)).tokens;
+  const int32_t end_token = continuation[5];
+  const auto reply_length = static_cast<std::size_t>(
+      std::find(continuation.begin(), continuation.end(), end_token) - continuation.begin());
+  first.prompt = prompt_of(12, 5, V);
+  first.stop_tokens = {end_token};
+  Engine fresh(model, nullptr, options);
+  const Outcome turn1 = collect(*fresh.submit(first));
+  ASSERT_EQ(turn1.last.stop_reason, StopReason::EndToken);
+  ASSERT_EQ(turn1.tokens.size(), reply_length);
+  SequenceRequest second = first;
+  second.prompt.insert(second.prompt.end(), turn1.tokens.begin(), turn1.tokens.end());
+  second.prompt.push_back(end_token);
+  for (int32_t t : {7, 8, 9}) second.prompt.push_back(t);
+  const Outcome turn2 = collect(*fresh.submit(second));
+  EXPECT_EQ(turn2.last.usage.cached_prompt_tokens, static_cast<int64_t>(12 + reply_length));
 }
 
 TEST(Engine, RefusesWhatCanNeverRunAndQueuesNoMoreThanAllowed) {
