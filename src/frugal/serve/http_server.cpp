@@ -128,7 +128,8 @@ void HttpServer::stop() {
 void HttpServer::respond_error(httplib::Response& res, int status, const std::string& message, const std::string& param,
                                const std::string& code) const {
   res.status = status;
-  res.set_content(ApiError(status, message, param, code).to_json().dump(), "application/json");
+  res.set_content(ApiError(status, message, param, code).to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                  "application/json");
 }
 
 void HttpServer::log_access(const httplib::Request& req, int status, int64_t prompt_tokens, int64_t completion_tokens,

@@ -96,6 +96,8 @@ std::vector<ChatMessage> parse_messages(const nlohmann::json& messages) {
     } else if (m.contains("content") && !m["content"].is_null()) {
       fail(where, ".content must be a string or null");
     }
+    // Only an assistant turn that calls tools goes without text.
+    if (!message.content && message.role != "assistant") fail(where, ".content must be a string for a ", message.role, " message");
     if (m.contains("tool_calls") && !m["tool_calls"].is_null()) {
       if (!m["tool_calls"].is_array()) fail(where, ".tool_calls must be an array");
       for (std::size_t k = 0; k < m["tool_calls"].size(); ++k) {
