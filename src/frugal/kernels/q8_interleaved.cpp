@@ -105,31 +105,44 @@ FRUGAL_AVX512_VNNI void dot_groups_avx512(const uint8_t* packed, const float* pa
 // vpmaddubsw wants unsigned by signed bytes and saturates pairs at 2^15, so
 // the stored code's offset is undone (w = code ^ 0x80) and w's sign moved
 // onto x: |w| * (x sign w) sums two products of at most 127 x 127. One group
-// and one input at a time.
+// and T inputs (1 to 4, codes n apart, outputs y_stride apart): each loaded
+// half and its |w| serve all T, and every input's sums and float steps are
+// those of the one-input kernel, so a row's result does not depend on T.
+template <int T>
 FRUGAL_AVX2 void dot_group_avx2(const uint8_t* packed, const float* packed_scales, const int8_t* x,
                                 const float* x_scales, const int32_t* /*x_sums: the offset is undone in w*/, int64_t n,
-                                float* y) {
+                                float* y, int64_t y_stride) {
   const int64_t blocks = n / kQ8Block;
   const __m256i offset = _mm256_set1_epi8(static_cast<char>(0x80)), ones = _mm256_set1_epi16(1);
-  __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+  __m256 acc[T][2];
+  for (int t = 0; t < T; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
   for (int64_t b = 0; b < blocks; ++b) {
-    __m256i dot[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+    __m256i dot[T][2];
+    for (int t = 0; t < T; ++t) dot[t][0] = dot[t][1] = _mm256_setzero_si256();
     for (int k = 0; k < kQ8Block / 4; ++k) {
-      const __m256i xk = _mm256_set1_epi32(input_dword(x + b * kQ8Block, k));
+      __m256i xk[T];
+      for (int t = 0; t < T; ++t) xk[t] = _mm256_set1_epi32(input_dword(x + t * n + b * kQ8Block, k));
       for (int h = 0; h < 2; ++h) {
         const uint8_t* half = packed + b * kGroupBlockBytes + 64 * k + 32 * h;  // dword k of rows 8h .. 8h+7
         const __m256i w = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(half)), offset);
-        const __m256i pairs = _mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(xk, w));
-        dot[h] = _mm256_add_epi32(dot[h], _mm256_madd_epi16(pairs, ones));
+        const __m256i magnitude = _mm256_abs_epi8(w);
+        for (int t = 0; t < T; ++t) {
+          const __m256i pairs = _mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(xk[t], w));
+          dot[t][h] = _mm256_add_epi32(dot[t][h], _mm256_madd_epi16(pairs, ones));
+        }
       }
     }
-    const __m256 x_scale = _mm256_set1_ps(x_scales[b]);
-    for (int h = 0; h < 2; ++h)
-      acc[h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[h]),
-                               _mm256_mul_ps(_mm256_loadu_ps(packed_scales + b * kRows + 8 * h), x_scale), acc[h]);
+    for (int h = 0; h < 2; ++h) {
+      const __m256 w_scale = _mm256_loadu_ps(packed_scales + b * kRows + 8 * h);
+      for (int t = 0; t < T; ++t)
+        acc[t][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[t][h]),
+                                    _mm256_mul_ps(w_scale, _mm256_set1_ps(x_scales[t * blocks + b])), acc[t][h]);
+    }
   }
-  _mm256_storeu_ps(y, acc[0]);
-  _mm256_storeu_ps(y + 8, acc[1]);
+  for (int t = 0; t < T; ++t) {
+    _mm256_storeu_ps(y + t * y_stride, acc[t][0]);
+    _mm256_storeu_ps(y + t * y_stride + 8, acc[t][1]);
+  }
 }
 
 #endif
@@ -139,7 +152,8 @@ struct Kernels {
   static constexpr int64_t kGroupBlockBytes = frugal::kGroupBlockBytes;
   static constexpr auto portable = dot_portable;
 #if defined(__x86_64__)
-  static constexpr auto avx2 = dot_group_avx2;
+  template <int T>
+  static constexpr auto avx2_inputs = dot_group_avx2<T>;
   template <int R, int T>
   static constexpr auto avx512 = dot_groups_avx512<R, T>;
 #endif
