@@ -142,18 +142,11 @@ void dot_tile_at(SimdLevel level, const uint8_t* packed, const float* packed_sca
       return;
     }
     if (level >= SimdLevel::Avx2) {
-      if constexpr (requires { K::template avx2_inputs<1>; }) {
-        with_input_count(in.count, [&]<int T>() {
-          for (int64_t g = 0; g < groups; ++g)
-            K::template avx2_inputs<T>(packed + g * group_bytes, packed_scales + g * group_scales, in.x, in.scales,
-                                       in.sums, n, in.y + g * kGroupRows, y_stride);
-        });
-      } else {
+      with_input_count(in.count, [&]<int T>() {
         for (int64_t g = 0; g < groups; ++g)
-          for (int64_t t = 0; t < in.count; ++t)
-            K::avx2(packed + g * group_bytes, packed_scales + g * group_scales, in.x + t * n, in.scales + t * blocks,
-                    in.sums + t * blocks, n, in.y + t * y_stride + g * kGroupRows);
-      }
+          K::template avx2_inputs<T>(packed + g * group_bytes, packed_scales + g * group_scales, in.x, in.scales,
+                                     in.sums, n, in.y + g * kGroupRows, y_stride);
+      });
       return;
     }
 #endif
@@ -168,7 +161,6 @@ void dot_tile_at(SimdLevel level, const uint8_t* packed, const float* packed_sca
 //   K::kGroupBlockBytes       bytes of one group's block of 32 columns
 //   K::avx512<R, T>(...)      R groups by T inputs, asking for what a
 //                             Prefetch says
-//   K::avx2(...)              one group and one input, or
 //   K::avx2_inputs<T>(...)    one group and T inputs (1 to 4)
 //   K::portable(...)          the reference, any groups and inputs
 // More than 4 inputs go a tile of kTileGroups groups at a time, each asking

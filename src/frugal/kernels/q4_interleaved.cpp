@@ -111,35 +111,49 @@ FRUGAL_AVX512_VNNI void dot_groups_avx512(const uint8_t* packed, const float* pa
 
 // AVX2 (no VNNI): each 32-byte half of a line holds 8 rows; codes 0..15
 // times int8 inputs stay far inside vpmaddubsw's 16-bit pair sums. One group
-// and one input at a time.
+// and T inputs (1 to 4, codes n apart, outputs y_stride apart): each loaded
+// half is split into nibbles once for all T, and every input's sums and
+// float steps are those of one input alone.
+template <int T>
 FRUGAL_AVX2 void dot_group_avx2(const uint8_t* packed, const float* packed_scales, const int8_t* x,
-                                const float* x_scales, const int32_t* x_sums, int64_t n, float* y) {
+                                const float* x_scales, const int32_t* x_sums, int64_t n, float* y, int64_t y_stride) {
   const int64_t blocks = n / kQ4Block;
   const __m256i low_nibbles = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
-  __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+  __m256 acc[T][2];
+  for (int t = 0; t < T; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
   for (int64_t b = 0; b < blocks; ++b) {
-    const int8_t* xb = x + b * kQ4Block;
-    __m256i dot[2];
-    for (int h = 0; h < 2; ++h) dot[h] = _mm256_set1_epi32(-8 * x_sums[b]);
+    __m256i dot[T][2];
+    for (int t = 0; t < T; ++t) dot[t][0] = dot[t][1] = _mm256_set1_epi32(-8 * x_sums[t * blocks + b]);
     for (int q = 0; q < 4; ++q) {
-      const __m256i x_low = _mm256_set1_epi32(input_dword(xb, q));
-      const __m256i x_high = _mm256_set1_epi32(input_dword(xb, q + 4));
+      __m256i x_low[T], x_high[T];
+      for (int t = 0; t < T; ++t) {
+        const int8_t* xb = x + t * n + b * kQ4Block;
+        x_low[t] = _mm256_set1_epi32(input_dword(xb, q));
+        x_high[t] = _mm256_set1_epi32(input_dword(xb, q + 4));
+      }
       for (int h = 0; h < 2; ++h) {
         const __m256i line =
             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(packed + b * kGroupBlockBytes + 64 * q + 32 * h));
         const __m256i low = _mm256_and_si256(line, low_nibbles);
         const __m256i high = _mm256_and_si256(_mm256_srli_epi16(line, 4), low_nibbles);
-        const __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(low, x_low), _mm256_maddubs_epi16(high, x_high));
-        dot[h] = _mm256_add_epi32(dot[h], _mm256_madd_epi16(pairs, ones));
+        for (int t = 0; t < T; ++t) {
+          const __m256i pairs =
+              _mm256_add_epi16(_mm256_maddubs_epi16(low, x_low[t]), _mm256_maddubs_epi16(high, x_high[t]));
+          dot[t][h] = _mm256_add_epi32(dot[t][h], _mm256_madd_epi16(pairs, ones));
+        }
       }
     }
-    const __m256 x_scale = _mm256_set1_ps(x_scales[b]);
-    for (int h = 0; h < 2; ++h)
-      acc[h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[h]),
-                               _mm256_mul_ps(_mm256_loadu_ps(packed_scales + b * kRows + 8 * h), x_scale), acc[h]);
+    for (int h = 0; h < 2; ++h) {
+      const __m256 w_scale = _mm256_loadu_ps(packed_scales + b * kRows + 8 * h);
+      for (int t = 0; t < T; ++t)
+        acc[t][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[t][h]),
+                                    _mm256_mul_ps(w_scale, _mm256_set1_ps(x_scales[t * blocks + b])), acc[t][h]);
+    }
   }
-  _mm256_storeu_ps(y, acc[0]);
-  _mm256_storeu_ps(y + 8, acc[1]);
+  for (int t = 0; t < T; ++t) {
+    _mm256_storeu_ps(y + t * y_stride, acc[t][0]);
+    _mm256_storeu_ps(y + t * y_stride + 8, acc[t][1]);
+  }
 }
 
 #endif
@@ -149,7 +163,8 @@ struct Kernels {
   static constexpr int64_t kGroupBlockBytes = frugal::kGroupBlockBytes;
   static constexpr auto portable = dot_portable;
 #if defined(__x86_64__)
-  static constexpr auto avx2 = dot_group_avx2;
+  template <int T>
+  static constexpr auto avx2_inputs = dot_group_avx2<T>;
   template <int R, int T>
   static constexpr auto avx512 = dot_groups_avx512<R, T>;
 #endif
