@@ -8,6 +8,7 @@
 
 #include "frugal/core/cpu_features.h"
 #include "frugal/kernels/intrinsics.h"
+#include "frugal/kernels/simd_math.h"
 
 namespace frugal::interleaved {
 
@@ -104,6 +105,30 @@ inline void prefetch_next_tile(const Prefetch& prefetch, int64_t block) {
 #endif
 
 inline constexpr int64_t kBlock = 32;  // columns per scale block, both layouts
+
+#if defined(__x86_64__)
+// How both AVX2 kernels end a block and a group, for T inputs: each input's
+// exact integer sums for rows 0-7 and 8-15 times the rows' scales and its
+// own, added to its accumulators; then the 16 outputs of each input stored.
+template <int T>
+FRUGAL_AVX2 inline void add_block_avx2(const __m256i (&dot)[T][2], const float* row_scales, const float* x_scales,
+                                       int64_t x_scale_stride, __m256 (&acc)[T][2]) {
+  for (int h = 0; h < 2; ++h) {
+    const __m256 w_scale = _mm256_loadu_ps(row_scales + 8 * h);
+    for (int t = 0; t < T; ++t)
+      acc[t][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[t][h]),
+                                  _mm256_mul_ps(w_scale, _mm256_set1_ps(x_scales[t * x_scale_stride])), acc[t][h]);
+  }
+}
+
+template <int T>
+FRUGAL_AVX2 inline void store_outputs_avx2(const __m256 (&acc)[T][2], float* y, int64_t y_stride) {
+  for (int t = 0; t < T; ++t) {
+    _mm256_storeu_ps(y + t * y_stride, acc[t][0]);
+    _mm256_storeu_ps(y + t * y_stride + 8, acc[t][1]);
+  }
+}
+#endif
 
 // One tile of `groups` groups (all of them with up to 4 inputs). With
 // `next_tile` (the kTileGroups groups after this tile: the next tile, or the

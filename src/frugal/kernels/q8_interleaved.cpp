@@ -132,17 +132,9 @@ FRUGAL_AVX2 void dot_group_avx2(const uint8_t* packed, const float* packed_scale
         }
       }
     }
-    for (int h = 0; h < 2; ++h) {
-      const __m256 w_scale = _mm256_loadu_ps(packed_scales + b * kRows + 8 * h);
-      for (int t = 0; t < T; ++t)
-        acc[t][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[t][h]),
-                                    _mm256_mul_ps(w_scale, _mm256_set1_ps(x_scales[t * blocks + b])), acc[t][h]);
-    }
+    interleaved::add_block_avx2<T>(dot, packed_scales + b * kRows, x_scales + b, blocks, acc);
   }
-  for (int t = 0; t < T; ++t) {
-    _mm256_storeu_ps(y + t * y_stride, acc[t][0]);
-    _mm256_storeu_ps(y + t * y_stride + 8, acc[t][1]);
-  }
+  interleaved::store_outputs_avx2<T>(acc, y, y_stride);
 }
 
 #endif
