@@ -75,8 +75,9 @@ TEST(ApiRequest, EveryFieldOfTheWrongTypeIsNamed) {
         body[field] = w;
         const std::string param = outcome(body, chat);
         // A value may happen to be valid for the field (a number for a number); an error names the field.
-        if (!param.empty() && param != "(no param)")
+        if (!param.empty() && param != "(no param)") {
           EXPECT_EQ(param.rfind(field, 0), 0u) << field << " = " << w.dump() << " named " << param;
+        }
       }
     }
   }
