@@ -18,7 +18,7 @@ using nlohmann::json;
 
 ServedModel served() {
   ServedModel s;
-  s.name = "m";
+  s.name = std::string(1, 'm');
   s.tokenizer = &test::deepseek_tokenizer();
   s.chat_format = ChatFormat::DeepSeekV3;
   s.context = 4096;
